@@ -110,9 +110,7 @@ class Battery:
             battery_id=to_str(first_value(data, ("batteryId", "pBatteryid"))),
             charge=to_int(first_value(data, _CHARGE_KEYS)),
             fault_type=to_int(first_value(data, ("batteryFaultType", "faultType"))),
-            fault_cause=to_str(
-                first_value(data, ("batteryFaultCause", "faultCause"))
-            ),
+            fault_cause=to_str(first_value(data, ("batteryFaultCause", "faultCause"))),
         )
 
 
