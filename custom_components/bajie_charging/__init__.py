@@ -1,0 +1,48 @@
+"""The Bajie Charging integration: power-bank rental cabinets in Home Assistant."""
+
+from __future__ import annotations
+
+import logging
+
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+
+from .api import ChargeNowClient
+from .const import CONF_BASE_URL, CONF_WEBHOOK_ID
+from .coordinator import BajieConfigEntry, BajieCoordinator, BajieRuntimeData
+from .push_config import async_restore_push_config
+from .webhook import async_register_webhook
+
+_LOGGER = logging.getLogger(__name__)
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SENSOR]
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: BajieConfigEntry) -> bool:
+    """Load the fleet, register the webhook and set up the platforms."""
+    client = ChargeNowClient(
+        async_get_clientsession(hass),
+        entry.data[CONF_USERNAME],
+        entry.data[CONF_PASSWORD],
+        entry.data[CONF_BASE_URL],
+    )
+    coordinator = BajieCoordinator(hass, entry, client)
+    await coordinator.async_config_entry_first_refresh()
+
+    entry.runtime_data = BajieRuntimeData(
+        client=client, coordinator=coordinator, webhook_id=entry.data[CONF_WEBHOOK_ID]
+    )
+    async_register_webhook(hass, entry)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: BajieConfigEntry) -> bool:
+    """Unload the platforms; the webhook goes with the entry's unload callbacks."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: BajieConfigEntry) -> None:
+    """Give the cloud's push configuration back as it was before this entry."""
+    await async_restore_push_config(hass, entry)

@@ -1,0 +1,68 @@
+"""Buttons of a cabinet: eject the battery of one slot."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+import logging
+
+from homeassistant.components.button import ButtonEntity
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .api import Cabinet
+from .commands import async_eject
+from .coordinator import BajieConfigEntry, BajieCoordinator
+from .entity import BajieCabinetEntity, async_setup_cabinet_entities
+
+_LOGGER = logging.getLogger(__name__)
+
+# Presses are not queued: commands guard each slot themselves and reject a
+# press while an eject of that slot is in flight, where a queue would send
+# a double press twice.
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: BajieConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add one eject button per slot of every cabinet."""
+
+    def build(
+        coordinator: BajieCoordinator, cabinet: Cabinet
+    ) -> Iterable[BajieCabinetEntity]:
+        return (
+            BajieEjectButton(coordinator, cabinet.cabinet_id, slot)
+            for slot in range(1, (cabinet.total_slots or 0) + 1)
+        )
+
+    async_setup_cabinet_entities(
+        entry.runtime_data.coordinator, async_add_entities, build
+    )
+
+
+class BajieEjectButton(BajieCabinetEntity, ButtonEntity):
+    """Ejects the battery of one slot for maintenance (eject by repair)."""
+
+    _attr_translation_key = "eject_slot"
+
+    def __init__(
+        self, coordinator: BajieCoordinator, cabinet_id: str, slot: int
+    ) -> None:
+        """Set up the button of one slot."""
+        super().__init__(coordinator, cabinet_id)
+        self.slot = slot
+        self._attr_unique_id = f"{cabinet_id}_eject_slot_{slot}"
+        self._attr_translation_placeholders = {"slot": str(slot)}
+
+    async def async_press(self) -> None:
+        """Send one eject-by-repair command for this slot, never retried."""
+        if self.cabinet is None:
+            raise HomeAssistantError(
+                translation_domain="bajie_charging",
+                translation_key="cabinet_not_found",
+                translation_placeholders={"cabinet_id": self.cabinet_id},
+            )
+        await async_eject(self.coordinator, self.cabinet_id, self.slot)

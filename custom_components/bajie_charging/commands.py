@@ -1,0 +1,98 @@
+"""Physical commands to cabinets, sent at most once each.
+
+Eject and rent move hardware and money. A command is never retried after it
+may have reached the cloud, only one command per slot is in flight at a
+time, and slot 0 is never sent because the cloud reads it as "every slot".
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from homeassistant.exceptions import HomeAssistantError
+
+from .api import (
+    ChargeNowApiError,
+    ChargeNowAuthError,
+    ChargeNowCommandUnknownError,
+    ChargeNowError,
+    EjectMode,
+)
+from .const import DOMAIN
+from .coordinator import BajieCoordinator
+
+_LOGGER = logging.getLogger(__name__)
+
+EJECT_REPEAT_GUARD_SECONDS = 5.0
+"""A second eject of the same slot this soon after an accepted one is taken
+for a double press and rejected: the slot is empty by then anyway."""
+
+
+def _error(key: str, **placeholders: str) -> HomeAssistantError:
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders,
+    )
+
+
+async def async_eject(
+    coordinator: BajieCoordinator,
+    cabinet_id: str,
+    slot: int,
+    mode: EjectMode = EjectMode.REPAIR,
+    order_id: str | None = None,
+) -> None:
+    """Eject the battery of one slot, or raise a translated error.
+
+    Counts are not changed here: the cabinet's next push or the next poll
+    says whether the battery really left.
+    """
+    if isinstance(slot, bool) or not isinstance(slot, int) or slot < 1:
+        raise _error("invalid_slot", slot=str(slot))
+
+    lock = coordinator.slot_lock(cabinet_id, slot)
+    accepted_at = coordinator.eject_accepted_at.get((cabinet_id, slot))
+    recently_accepted = (
+        accepted_at is not None
+        and time.monotonic() - accepted_at < EJECT_REPEAT_GUARD_SECONDS
+    )
+    if lock.locked() or recently_accepted:
+        raise _error("eject_in_progress", cabinet_id=cabinet_id, slot=str(slot))
+
+    placeholders = {"cabinet_id": cabinet_id, "slot": str(slot)}
+    async with lock:
+        _LOGGER.info("Ejecting slot %s of cabinet %s (%s)", slot, cabinet_id, mode)
+        try:
+            if mode is EjectMode.RENT:
+                if not order_id:
+                    raise _error("order_id_required")
+                await coordinator.client.async_eject_by_rent(cabinet_id, slot, order_id)
+            else:
+                await coordinator.client.async_eject_by_repair(cabinet_id, slot)
+        except ChargeNowCommandUnknownError as err:
+            _LOGGER.warning(
+                "No reply to the eject of slot %s of cabinet %s; not resending",
+                slot,
+                cabinet_id,
+            )
+            raise _error("eject_result_unknown", **placeholders) from err
+        except ChargeNowApiError as err:
+            raise _error(
+                "eject_rejected",
+                **placeholders,
+                code=str(err.code),
+                message=err.message,
+            ) from err
+        except ChargeNowAuthError as err:
+            coordinator.config_entry.async_start_reauth(coordinator.hass)
+            raise _error("auth_failed") from err
+        except ChargeNowError as err:
+            raise _error(
+                "eject_failed", **placeholders, error=str(err) or type(err).__name__
+            ) from err
+        coordinator.eject_accepted_at[(cabinet_id, slot)] = time.monotonic()
+        _LOGGER.info(
+            "Cloud accepted the eject of slot %s of cabinet %s", slot, cabinet_id
+        )

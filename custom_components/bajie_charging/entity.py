@@ -1,0 +1,112 @@
+"""Base entity of one cabinet: device info, availability, per-cabinet updates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from homeassistant.core import callback
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .api import Cabinet
+from .const import DOMAIN, MANUFACTURER
+from .coordinator import BajieCoordinator
+
+
+def cabinet_device_info(cabinet: Cabinet) -> DeviceInfo:
+    """Describe the device of a cabinet for the device registry."""
+    info = DeviceInfo(
+        identifiers={(DOMAIN, cabinet.cabinet_id)},
+        manufacturer=MANUFACTURER,
+        name=cabinet.cabinet_id,
+        serial_number=cabinet.cabinet_id,
+    )
+    if cabinet.total_slots is not None:
+        info["model"] = f"{cabinet.total_slots}-slot cabinet"
+    if cabinet.model is not None:
+        info["model_id"] = cabinet.model
+    if cabinet.shop_name is not None:
+        info["suggested_area"] = cabinet.shop_name
+    return info
+
+
+class BajieCabinetEntity(Entity):
+    """An entity that shows one aspect of one cabinet.
+
+    It listens to its own cabinet only, so a push for another cabinet never
+    makes it write its state.
+    """
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, coordinator: BajieCoordinator, cabinet_id: str) -> None:
+        """Bind the entity to its cabinet."""
+        self.coordinator = coordinator
+        self.cabinet_id = cabinet_id
+        self._attr_device_info = cabinet_device_info(coordinator.data[cabinet_id])
+
+    @property
+    def cabinet(self) -> Cabinet | None:
+        """The cabinet's current state, or None once it left the fleet."""
+        return self.coordinator.data.get(self.cabinet_id)
+
+    @property
+    def available(self) -> bool:
+        """Whether the last poll succeeded and the cabinet is still known."""
+        return self.coordinator.last_update_success and self.cabinet is not None
+
+    async def async_added_to_hass(self) -> None:
+        """Start listening to the cabinet's updates."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self.coordinator.async_add_cabinet_listener(
+                self.cabinet_id, self.async_write_ha_state
+            )
+        )
+
+    async def async_update(self) -> None:
+        """Refresh the fleet when the user asks for an update."""
+        await self.coordinator.async_request_refresh()
+
+
+type EntityFactory = Callable[[BajieCoordinator, Cabinet], Iterable[BajieCabinetEntity]]
+
+
+@callback
+def async_setup_cabinet_entities(
+    coordinator: BajieCoordinator,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    factory: EntityFactory,
+) -> None:
+    """Add a platform's entities now and for cabinets that appear later.
+
+    The factory runs again for a cabinet only when it is new or its slot
+    count changed, and only entities with an unseen unique id are added.
+    """
+    added_ids: set[str] = set()
+    slot_counts: dict[str, int | None] = {}
+
+    @callback
+    def add_new_entities() -> None:
+        new_entities: list[BajieCabinetEntity] = []
+        for cabinet_id, cabinet in coordinator.data.items():
+            if cabinet_id in slot_counts and slot_counts[cabinet_id] == (
+                cabinet.total_slots
+            ):
+                continue
+            slot_counts[cabinet_id] = cabinet.total_slots
+            for entity in factory(coordinator, cabinet):
+                unique_id = entity.unique_id
+                if unique_id is None or unique_id in added_ids:
+                    continue
+                added_ids.add(unique_id)
+                new_entities.append(entity)
+        if new_entities:
+            async_add_entities(new_entities)
+
+    add_new_entities()
+    coordinator.config_entry.async_on_unload(
+        coordinator.async_add_listener(add_new_entities)
+    )

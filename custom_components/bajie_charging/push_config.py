@@ -1,0 +1,88 @@
+"""The cloud's event push configuration: read, register our URL, restore.
+
+The cloud keeps one push configuration per agent account, and it may point
+at another system of the operator. It is always read before it is written,
+a different URL is only replaced after the user chose so, and removing the
+entry puts back what was there before.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+
+from .api import ChargeNowClient, ChargeNowError
+from .api.models import EventSubscription, PushConfig
+from .api.push import PushKind
+from .const import (
+    CONF_BASE_URL,
+    CONF_PREVIOUS_PUSH_CONFIG,
+    CONF_PUSH_URL,
+)
+from .coordinator import BajieConfigEntry
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def conflicting_push_url(current: PushConfig, our_url: str) -> str | None:
+    """Return the other receiver URL the configuration uses, if any."""
+    if current.push_url and current.push_url != our_url:
+        return current.push_url
+    for subscription in current.subscriptions:
+        if (
+            subscription.enabled
+            and subscription.push_url
+            and subscription.push_url != our_url
+        ):
+            return subscription.push_url
+    return None
+
+
+def push_config_for(url: str) -> PushConfig:
+    """Build a configuration that sends every event kind to url."""
+    return PushConfig(
+        push_url=url,
+        subscriptions=tuple(
+            EventSubscription(event=kind.value, enabled=True) for kind in PushKind
+        ),
+    )
+
+
+async def async_restore_push_config(
+    hass: HomeAssistant, entry: BajieConfigEntry
+) -> None:
+    """Put back the configuration found before the entry registered its URL.
+
+    Nothing is written when the entry never registered, or when the cloud
+    already points somewhere else, because then someone changed it since.
+    """
+    our_url = entry.data.get(CONF_PUSH_URL)
+    if not our_url:
+        return
+    client = ChargeNowClient(
+        async_get_clientsession(hass),
+        entry.data[CONF_USERNAME],
+        entry.data[CONF_PASSWORD],
+        entry.data[CONF_BASE_URL],
+    )
+    previous = PushConfig.from_json(entry.data.get(CONF_PREVIOUS_PUSH_CONFIG))
+    try:
+        current = await client.async_get_push_config()
+        if current.push_url != our_url:
+            _LOGGER.info(
+                "The cloud's push configuration no longer points to Home Assistant;"
+                " leaving it unchanged"
+            )
+            return
+        await client.async_set_push_config(previous)
+    except ChargeNowError as err:
+        _LOGGER.warning(
+            "Could not restore the cloud's push configuration: %s; check it in the"
+            " ChargeNow portal",
+            err,
+        )
+        return
+    _LOGGER.info("Restored the cloud's previous push configuration")

@@ -1,0 +1,243 @@
+"""Tests of the config flow against the simulated cloud."""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+from aiohttp import ClientSession
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.bajie_charging.api import DEFAULT_BASE_URL
+from custom_components.bajie_charging.const import (
+    CONF_BASE_URL,
+    CONF_PREVIOUS_PUSH_CONFIG,
+    CONF_PUSH_URL,
+    CONF_REGISTER_PUSH,
+    CONF_WEBHOOK_ID,
+    DOMAIN,
+)
+from simulator import FaultRule, Simulator
+
+from .conftest import PASSWORD, USERNAME
+
+EXTERNAL_URL = "http://127.0.0.1:8123"
+
+
+@pytest.fixture
+def user_input(simulator: Simulator) -> dict[str, object]:
+    """Return valid user step input for the simulated account."""
+    return {
+        CONF_USERNAME: USERNAME,
+        CONF_PASSWORD: PASSWORD,
+        CONF_BASE_URL: simulator.base_url,
+        CONF_REGISTER_PUSH: False,
+    }
+
+
+async def _start_flow(hass: HomeAssistant) -> str:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    return result["flow_id"]
+
+
+async def test_form_defaults_to_production_server(hass: HomeAssistant) -> None:
+    """The server field starts with the production URL."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    schema = result["data_schema"].schema
+    defaults = {str(key): key.default() for key in schema if callable(key.default)}
+    assert defaults[CONF_BASE_URL] == DEFAULT_BASE_URL
+
+
+async def test_user_flow_creates_entry(
+    hass: HomeAssistant, simulator: Simulator, user_input: dict[str, object]
+) -> None:
+    """Valid credentials create an entry with a webhook id and no push URL."""
+    flow_id = await _start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input)
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == USERNAME
+    data = result["data"]
+    assert data[CONF_USERNAME] == USERNAME
+    assert data[CONF_PASSWORD] == PASSWORD
+    assert data[CONF_BASE_URL] == simulator.base_url
+    assert len(data[CONF_WEBHOOK_ID]) == 64
+    assert CONF_PUSH_URL not in data
+    assert simulator.request_count("/cabinet/eventPush/config") == 0
+
+
+async def test_trailing_slash_is_removed(
+    hass: HomeAssistant, simulator: Simulator, user_input: dict[str, object]
+) -> None:
+    """A server URL entered with a trailing slash is stored without it."""
+    flow_id = await _start_flow(hass)
+    user_input[CONF_BASE_URL] = simulator.base_url + "/"
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input)
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_BASE_URL] == simulator.base_url
+
+
+async def test_invalid_auth_then_recovers(
+    hass: HomeAssistant, user_input: dict[str, object]
+) -> None:
+    """A wrong password shows invalid_auth and the user can correct it."""
+    flow_id = await _start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {**user_input, CONF_PASSWORD: "wrong"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_cannot_connect_then_recovers(
+    hass: HomeAssistant, simulator: Simulator, user_input: dict[str, object]
+) -> None:
+    """A server that answers HTTP 503 shows cannot_connect until it is back."""
+    simulator.add_fault(FaultRule(path="*", status=503))
+    flow_id = await _start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+
+    simulator.clear_faults()
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_invalid_url_then_recovers(
+    hass: HomeAssistant, user_input: dict[str, object]
+) -> None:
+    """A server that is not an http(s) URL is flagged on its field."""
+    flow_id = await _start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {**user_input, CONF_BASE_URL: "ftp://example.invalid"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_BASE_URL: "invalid_url"}
+
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_unexpected_error_then_recovers(
+    hass: HomeAssistant, user_input: dict[str, object]
+) -> None:
+    """An unexpected error from the HTTP library shows unknown."""
+    flow_id = await _start_flow(hass)
+    with patch.object(ClientSession, "_request", side_effect=RuntimeError("boom")):
+        result = await hass.config_entries.flow.async_configure(flow_id, user_input)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "unknown"}
+
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_same_account_aborts(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    user_input: dict[str, object],
+) -> None:
+    """Adding the same agent account on the same server again aborts."""
+    config_entry.add_to_hass(hass)
+    flow_id = await _start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {**user_input, CONF_USERNAME: USERNAME.upper()}
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_register_push_when_cloud_has_none(
+    hass: HomeAssistant, simulator: Simulator, user_input: dict[str, object]
+) -> None:
+    """With no push URL on the cloud, ticking the box registers the webhook."""
+    hass.config.external_url = EXTERNAL_URL
+    flow_id = await _start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {**user_input, CONF_REGISTER_PUSH: True}
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    webhook_id = result["data"][CONF_WEBHOOK_ID]
+    expected_url = f"{EXTERNAL_URL}/api/webhook/{webhook_id}"
+    assert result["data"][CONF_PUSH_URL] == expected_url
+    assert simulator.push_config.push_url == expected_url
+    assert result["data"][CONF_PREVIOUS_PUSH_CONFIG]["pushUrl"] == ""
+    assert expected_url in result["description_placeholders"]["webhook_url"]
+
+
+async def test_push_conflict_kept_by_default(
+    hass: HomeAssistant, simulator: Simulator, user_input: dict[str, object]
+) -> None:
+    """Another URL on the cloud stays unless the user chooses to replace it."""
+    hass.config.external_url = EXTERNAL_URL
+    other_url = "http://127.0.0.1:9/operator-system"
+    simulator.set_push_url(other_url)
+    flow_id = await _start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {**user_input, CONF_REGISTER_PUSH: True}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "push_conflict"
+    assert result["description_placeholders"] == {"current_url": other_url}
+
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"replace_push_url": False}
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert simulator.push_config.push_url == other_url
+    assert simulator.request_count("/cabinet/eventPush/config") == 0
+    assert CONF_PUSH_URL not in result["data"]
+
+
+async def test_push_conflict_replaced_when_chosen(
+    hass: HomeAssistant, simulator: Simulator, user_input: dict[str, object]
+) -> None:
+    """Choosing to replace writes our URL and keeps the old one for removal."""
+    hass.config.external_url = EXTERNAL_URL
+    other_url = "http://127.0.0.1:9/operator-system"
+    simulator.set_push_url(other_url)
+    flow_id = await _start_flow(hass)
+    await hass.config_entries.flow.async_configure(
+        flow_id, {**user_input, CONF_REGISTER_PUSH: True}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"replace_push_url": True}
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert simulator.push_config.push_url == result["data"][CONF_PUSH_URL]
+    assert result["data"][CONF_PREVIOUS_PUSH_CONFIG]["pushUrl"] == other_url
+
+
+async def test_register_push_without_url_aborts(
+    hass: HomeAssistant, simulator: Simulator, user_input: dict[str, object]
+) -> None:
+    """Without any Home Assistant URL, push registration cannot work."""
+    flow_id = await _start_flow(hass)
+    # The test harness gives the http component a local address; drop it.
+    hass.config.api = None
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {**user_input, CONF_REGISTER_PUSH: True}
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_url_available"
+    assert simulator.request_count("/cabinet/eventPush/config") == 0
