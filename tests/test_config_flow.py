@@ -23,7 +23,7 @@ from custom_components.bajie_charging.const import (
 )
 from simulator import FaultRule, Simulator
 
-from .conftest import PASSWORD, USERNAME
+from .conftest import PASSWORD, USERNAME, WEBHOOK_ID
 
 EXTERNAL_URL = "http://127.0.0.1:8123"
 
@@ -241,3 +241,124 @@ async def test_register_push_without_url_aborts(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "no_url_available"
     assert simulator.request_count("/cabinet/eventPush/config") == 0
+
+
+async def test_reauth_updates_password(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """Reauth checks the new password and stores it in the same entry."""
+    result = await loaded_entry.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_confirm"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSWORD: "wrong"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSWORD: PASSWORD}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+async def test_reconfigure_changes_server(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """Reconfigure validates the new server and updates the entry."""
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    new_input = {
+        CONF_USERNAME: USERNAME,
+        CONF_PASSWORD: PASSWORD,
+        CONF_BASE_URL: simulator.base_url + "/",
+    }
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**new_input, CONF_PASSWORD: "wrong"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**new_input, CONF_BASE_URL: "not a url"}
+    )
+    assert result["errors"] == {CONF_BASE_URL: "invalid_url"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], new_input
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert loaded_entry.data[CONF_BASE_URL] == simulator.base_url
+    assert loaded_entry.data[CONF_WEBHOOK_ID] == WEBHOOK_ID
+
+
+async def test_reconfigure_strips_username(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """Reconfigure stores the username without surrounding spaces."""
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_USERNAME: f" {USERNAME} ",
+            CONF_PASSWORD: PASSWORD,
+            CONF_BASE_URL: simulator.base_url,
+        },
+    )
+
+    assert result["reason"] == "reconfigure_successful"
+    assert loaded_entry.data[CONF_USERNAME] == USERNAME
+
+
+async def test_reconfigure_onto_existing_account_aborts(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """Reconfiguring onto an account another entry has aborts."""
+    other = MockConfigEntry(domain=DOMAIN, unique_id="other@example.invalid")
+    other.add_to_hass(hass)
+    result = await other.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_USERNAME: USERNAME,
+            CONF_PASSWORD: PASSWORD,
+            CONF_BASE_URL: simulator.base_url,
+        },
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_username_with_colon_is_invalid_auth(
+    hass: HomeAssistant, user_input: dict[str, object]
+) -> None:
+    """Basic authentication cannot carry a colon in the username."""
+    flow_id = await _start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {**user_input, CONF_USERNAME: "agent:1"}
+    )
+
+    assert result["errors"] == {"base": "invalid_auth"}
+
+
+@pytest.mark.parametrize(
+    "path", ["/cabinet/eventPush/config/get", "/cabinet/eventPush/config"]
+)
+async def test_push_config_failure_aborts(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    user_input: dict[str, object],
+    path: str,
+) -> None:
+    """A cloud that fails to read or write its push configuration aborts."""
+    hass.config.external_url = EXTERNAL_URL
+    simulator.add_fault(FaultRule(path=path, business_error=(500, "busy")))
+    flow_id = await _start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {**user_input, CONF_REGISTER_PUSH: True}
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "push_config_unavailable"

@@ -8,8 +8,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from homeassistant.components import webhook
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.helpers.selector import (
@@ -23,13 +24,12 @@ from .api import DEFAULT_BASE_URL, ChargeNowAuthError, ChargeNowClient, ChargeNo
 from .api.models import PushConfig
 from .const import (
     CONF_BASE_URL,
-    CONF_PREVIOUS_PUSH_CONFIG,
-    CONF_PUSH_URL,
     CONF_REGISTER_PUSH,
     CONF_WEBHOOK_ID,
     DOMAIN,
 )
-from .push_config import conflicting_push_url, push_config_for
+from .options_flow import BajieOptionsFlow
+from .push_config import async_register_push_url, conflicting_push_url
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -45,6 +45,15 @@ USER_SCHEMA = vol.Schema(
         vol.Required(CONF_PASSWORD): PASSWORD_SELECTOR,
         vol.Required(CONF_BASE_URL, default=DEFAULT_BASE_URL): URL_SELECTOR,
         vol.Required(CONF_REGISTER_PUSH, default=False): bool,
+    }
+)
+
+
+RECONFIGURE_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_USERNAME): str,
+        vol.Required(CONF_PASSWORD): PASSWORD_SELECTOR,
+        vol.Required(CONF_BASE_URL): URL_SELECTOR,
     }
 )
 
@@ -191,12 +200,13 @@ class BajieConfigFlow(ConfigFlow, domain=DOMAIN):
         assert self._client is not None
         assert self._current_push_config is not None
         try:
-            await self._client.async_set_push_config(push_config_for(url))
+            registered = await async_register_push_url(
+                self._client, url, self._current_push_config
+            )
         except ChargeNowError as err:
             _LOGGER.warning("Could not register the push URL in the cloud: %s", err)
             return self.async_abort(reason="push_config_unavailable")
-        self._data[CONF_PUSH_URL] = url
-        self._data[CONF_PREVIOUS_PUSH_CONFIG] = self._current_push_config.to_json()
+        self._data.update(registered)
         return self._async_create_account_entry()
 
     def _async_create_account_entry(self) -> ConfigFlowResult:
@@ -231,3 +241,49 @@ class BajieConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders={"username": entry.data[CONF_USERNAME]},
             errors=errors,
         )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the server or the credentials of an existing entry."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            base_url = normalize_base_url(user_input[CONF_BASE_URL])
+            if base_url is None:
+                errors[CONF_BASE_URL] = "invalid_url"
+            else:
+                data = {
+                    **entry.data,
+                    CONF_USERNAME: user_input[CONF_USERNAME].strip(),
+                    CONF_PASSWORD: user_input[CONF_PASSWORD],
+                    CONF_BASE_URL: base_url,
+                }
+                unique_id = account_unique_id(data[CONF_USERNAME], base_url)
+                await self.async_set_unique_id(unique_id)
+                if unique_id != entry.unique_id:
+                    self._abort_if_unique_id_configured()
+                errors = await self._async_validate(data)
+                if not errors:
+                    return self.async_update_reload_and_abort(
+                        entry,
+                        unique_id=unique_id,
+                        title=data[CONF_USERNAME],
+                        data=data,
+                    )
+
+        suggested = {**entry.data, **(user_input or {})}
+        suggested.pop(CONF_PASSWORD, None)
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                RECONFIGURE_SCHEMA, suggested
+            ),
+            errors=errors,
+        )
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> BajieOptionsFlow:
+        """Return the options flow of an entry."""
+        return BajieOptionsFlow()

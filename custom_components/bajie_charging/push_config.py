@@ -9,6 +9,7 @@ entry puts back what was there before.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
@@ -51,17 +52,30 @@ def push_config_for(url: str) -> PushConfig:
     )
 
 
+async def async_register_push_url(
+    client: ChargeNowClient, url: str, current: PushConfig
+) -> dict[str, Any]:
+    """Point the cloud's push configuration at url; return the entry data to keep.
+
+    The caller has read `current` and, where another URL was there, asked the
+    user. The returned data remembers `current` so that it can be restored.
+    """
+    await client.async_set_push_config(push_config_for(url))
+    return {CONF_PUSH_URL: url, CONF_PREVIOUS_PUSH_CONFIG: current.to_json()}
+
+
 async def async_restore_push_config(
     hass: HomeAssistant, entry: BajieConfigEntry
-) -> None:
+) -> bool:
     """Put back the configuration found before the entry registered its URL.
 
     Nothing is written when the entry never registered, or when the cloud
     already points somewhere else, because then someone changed it since.
+    Returns False when the cloud could not be read or written.
     """
     our_url = entry.data.get(CONF_PUSH_URL)
     if not our_url:
-        return
+        return True
     client = ChargeNowClient(
         async_get_clientsession(hass),
         entry.data[CONF_USERNAME],
@@ -76,7 +90,7 @@ async def async_restore_push_config(
                 "The cloud's push configuration no longer points to Home Assistant;"
                 " leaving it unchanged"
             )
-            return
+            return True
         await client.async_set_push_config(previous)
     except ChargeNowError as err:
         _LOGGER.warning(
@@ -84,5 +98,6 @@ async def async_restore_push_config(
             " ChargeNow portal",
             err,
         )
-        return
+        return False
     _LOGGER.info("Restored the cloud's previous push configuration")
+    return True

@@ -1,0 +1,234 @@
+"""Options flow: poll intervals, push registration, time zone, fleet filter."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+import zoneinfo
+
+from homeassistant.components import webhook
+from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.network import NoURLAvailableError
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+)
+import probatio as vol
+
+from .api import ChargeNowClient, ChargeNowError
+from .api.models import PushConfig
+from .const import (
+    CONF_BASE_URL,
+    CONF_CABINETS,
+    CONF_POLL_INTERVAL,
+    CONF_PREVIOUS_PUSH_CONFIG,
+    CONF_PUSH_POLL_INTERVAL,
+    CONF_PUSH_URL,
+    CONF_REGISTER_PUSH,
+    CONF_SHOPS,
+    CONF_TIME_ZONE,
+    CONF_WEBHOOK_ID,
+    DEFAULT_POLL_INTERVAL_MINUTES,
+    DEFAULT_PUSH_POLL_INTERVAL_MINUTES,
+)
+from .coordinator import BajieConfigEntry
+from .push_config import (
+    async_register_push_url,
+    async_restore_push_config,
+    conflicting_push_url,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+CONF_REPLACE_PUSH_URL = "replace_push_url"
+
+
+def _minutes_selector(minimum: int, maximum: int) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=minimum,
+            max=maximum,
+            step=1,
+            unit_of_measurement="min",
+            mode=NumberSelectorMode.BOX,
+        )
+    )
+
+
+def _multi_select(options: list[SelectOptionDict]) -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=options, multiple=True, mode=SelectSelectorMode.DROPDOWN, sort=True
+        )
+    )
+
+
+class BajieOptionsFlow(OptionsFlowWithReload):
+    """Change how an entry polls, receives pushes and which cabinets it shows."""
+
+    config_entry: BajieConfigEntry
+
+    def __init__(self) -> None:
+        """Start with no choices made."""
+        self._options: dict[str, Any] = {}
+        self._client: ChargeNowClient | None = None
+        self._current_push_config: PushConfig | None = None
+
+    def _make_client(self) -> ChargeNowClient:
+        data = self.config_entry.data
+        return ChargeNowClient(
+            async_get_clientsession(self.hass),
+            data[CONF_USERNAME],
+            data[CONF_PASSWORD],
+            data[CONF_BASE_URL],
+        )
+
+    async def _async_schema(self) -> vol.Schema:
+        entry = self.config_entry
+        zones = await self.hass.async_add_executor_job(zoneinfo.available_timezones)
+        cabinet_options: list[SelectOptionDict] = []
+        shop_options: dict[str, str] = {}
+        coordinator = getattr(entry, "runtime_data", None)
+        fleet = coordinator.coordinator.data if coordinator is not None else {}
+        for cabinet in (fleet or {}).values():
+            label = cabinet.cabinet_id
+            if cabinet.shop_name:
+                label = f"{cabinet.cabinet_id} ({cabinet.shop_name})"
+            cabinet_options.append({"value": cabinet.cabinet_id, "label": label})
+            if cabinet.shop_id is not None:
+                shop_options[cabinet.shop_id] = cabinet.shop_name or cabinet.shop_id
+        # Keep filters that name cabinets or shops no longer listed selectable.
+        cabinet_options.extend(
+            {"value": cabinet_id, "label": cabinet_id}
+            for cabinet_id in entry.options.get(CONF_CABINETS, [])
+            if cabinet_id not in fleet
+        )
+        for shop_id in entry.options.get(CONF_SHOPS, []):
+            shop_options.setdefault(shop_id, shop_id)
+
+        return vol.Schema(
+            {
+                vol.Required(
+                    CONF_POLL_INTERVAL, default=DEFAULT_POLL_INTERVAL_MINUTES
+                ): _minutes_selector(1, 60),
+                vol.Required(
+                    CONF_PUSH_POLL_INTERVAL, default=DEFAULT_PUSH_POLL_INTERVAL_MINUTES
+                ): _minutes_selector(1, 240),
+                vol.Required(CONF_REGISTER_PUSH): BooleanSelector(),
+                vol.Required(
+                    CONF_TIME_ZONE, default=self.hass.config.time_zone
+                ): SelectSelector(
+                    SelectSelectorConfig(
+                        options=sorted(zones), mode=SelectSelectorMode.DROPDOWN
+                    )
+                ),
+                vol.Optional(CONF_CABINETS, default=[]): _multi_select(cabinet_options),
+                vol.Optional(CONF_SHOPS, default=[]): _multi_select(
+                    [
+                        {"value": shop_id, "label": name}
+                        for shop_id, name in shop_options.items()
+                    ]
+                ),
+            }
+        )
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the options and apply a change of push registration."""
+        entry = self.config_entry
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            self._options = {
+                key: value
+                for key, value in user_input.items()
+                if key != CONF_REGISTER_PUSH
+            }
+            for key in (CONF_POLL_INTERVAL, CONF_PUSH_POLL_INTERVAL):
+                self._options[key] = int(self._options[key])
+            registered = bool(entry.data.get(CONF_PUSH_URL))
+            if user_input[CONF_REGISTER_PUSH] and not registered:
+                errors = await self._async_read_push_config()
+                if not errors:
+                    return await self.async_step_push_conflict()
+            elif registered and not user_input[CONF_REGISTER_PUSH]:
+                if await async_restore_push_config(self.hass, entry):
+                    data = dict(entry.data)
+                    data.pop(CONF_PUSH_URL, None)
+                    data.pop(CONF_PREVIOUS_PUSH_CONFIG, None)
+                    self.hass.config_entries.async_update_entry(entry, data=data)
+                else:
+                    errors[CONF_REGISTER_PUSH] = "cannot_connect"
+            if not errors:
+                return self.async_create_entry(data=self._options)
+
+        suggested = {
+            **entry.options,
+            CONF_REGISTER_PUSH: bool(entry.data.get(CONF_PUSH_URL)),
+            **(user_input or {}),
+        }
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                await self._async_schema(), suggested
+            ),
+            errors=errors,
+        )
+
+    def _webhook_url(self) -> str | None:
+        try:
+            return webhook.async_generate_url(
+                self.hass, self.config_entry.data[CONF_WEBHOOK_ID]
+            )
+        except NoURLAvailableError:
+            return None
+
+    async def _async_read_push_config(self) -> dict[str, str]:
+        """Read the cloud's push configuration; return form errors."""
+        if self._webhook_url() is None:
+            return {CONF_REGISTER_PUSH: "no_url_available"}
+        self._client = self._make_client()
+        try:
+            self._current_push_config = await self._client.async_get_push_config()
+        except ChargeNowError as err:
+            _LOGGER.warning("Could not read the cloud's push configuration: %s", err)
+            return {CONF_REGISTER_PUSH: "cannot_connect"}
+        return {}
+
+    async def async_step_push_conflict(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Register the webhook URL, asking first when another URL is there."""
+        assert self._client is not None
+        assert self._current_push_config is not None
+        url = self._webhook_url()
+        assert url is not None
+        other_url = conflicting_push_url(self._current_push_config, url)
+        if other_url is not None and user_input is None:
+            return self.async_show_form(
+                step_id="push_conflict",
+                data_schema=vol.Schema(
+                    {vol.Required(CONF_REPLACE_PUSH_URL, default=False): bool}
+                ),
+                description_placeholders={"current_url": other_url},
+            )
+        if other_url is None or (user_input or {}).get(CONF_REPLACE_PUSH_URL):
+            try:
+                registered = await async_register_push_url(
+                    self._client, url, self._current_push_config
+                )
+            except ChargeNowError as err:
+                _LOGGER.warning("Could not register the push URL in the cloud: %s", err)
+                return self.async_abort(reason="push_config_unavailable")
+            self.hass.config_entries.async_update_entry(
+                self.config_entry, data={**self.config_entry.data, **registered}
+            )
+        return self.async_create_entry(data=self._options)
