@@ -6,17 +6,28 @@ import logging
 
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.typing import ConfigType
 
 from .api import ChargeNowClient
-from .const import CONF_BASE_URL, CONF_WEBHOOK_ID
+from .const import CONF_BASE_URL, CONF_WEBHOOK_ID, DOMAIN
 from .coordinator import BajieConfigEntry, BajieCoordinator, BajieRuntimeData
 from .push_config import async_restore_push_config
+from .services import async_setup_services
 from .webhook import async_register_webhook
 
 _LOGGER = logging.getLogger(__name__)
 
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SENSOR]
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the integration's actions, which serve every entry."""
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: BajieConfigEntry) -> bool:
