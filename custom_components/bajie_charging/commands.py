@@ -18,6 +18,7 @@ from .api import (
     ChargeNowCommandUnknownError,
     ChargeNowError,
     EjectMode,
+    Operation,
 )
 from .const import DOMAIN
 from .coordinator import BajieCoordinator
@@ -96,3 +97,35 @@ async def async_eject(
         _LOGGER.info(
             "Cloud accepted the eject of slot %s of cabinet %s", slot, cabinet_id
         )
+
+
+async def async_operate(
+    coordinator: BajieCoordinator,
+    cabinet_id: str,
+    operation: Operation,
+    slot: int = 1,
+) -> None:
+    """Send one device operation (restart, lock, report, ...), never retried."""
+    if isinstance(slot, bool) or not isinstance(slot, int) or slot < 1:
+        raise _error("invalid_slot", slot=str(slot))
+
+    placeholders = {"cabinet_id": cabinet_id, "operation": str(operation)}
+    _LOGGER.info("Sending %s to cabinet %s (slot %s)", operation, cabinet_id, slot)
+    try:
+        await coordinator.client.async_operate(cabinet_id, operation, slot)
+    except ChargeNowCommandUnknownError as err:
+        raise _error("operation_result_unknown", **placeholders) from err
+    except ChargeNowApiError as err:
+        raise _error(
+            "operation_rejected",
+            **placeholders,
+            code=str(err.code),
+            message=err.message,
+        ) from err
+    except ChargeNowAuthError as err:
+        coordinator.config_entry.async_start_reauth(coordinator.hass)
+        raise _error("auth_failed") from err
+    except ChargeNowError as err:
+        raise _error(
+            "operation_failed", **placeholders, error=str(err) or type(err).__name__
+        ) from err
