@@ -44,11 +44,19 @@ environment_mode() {
     fi
 }
 
+# BAJIE_HOME_ASSISTANT=oldest selects a second venv with the oldest Home
+# Assistant that hacs.json declares, installed from its own requirements file.
+if [[ ${BAJIE_HOME_ASSISTANT:-newest} == oldest ]]; then
+    VENV_NAME=oldest
+    TEST_REQUIREMENTS=requirements_test_oldest.txt
+else
+    VENV_NAME=default
+    TEST_REQUIREMENTS=requirements_test.txt
+fi
+
 # Print the venv path as seen by the commands run inside the environment.
-# BAJIE_VENV_NAME selects another venv, for example one pinned to an older
-# Home Assistant.
 venv_path() {
-    local name=${BAJIE_VENV_NAME:-default}
+    local name=$VENV_NAME
     if [[ "$(environment_mode)" == host ]]; then
         echo "$PROJECT_DIR/.venv/$name"
     else
@@ -111,7 +119,7 @@ run_in_debian_root() {
         "PIP_DISABLE_PIP_VERSION_CHECK=1"
     )
     local name
-    for name in CI PYTHONHASHSEED PYTEST_ADDOPTS BAJIE_VENV_NAME; do
+    for name in CI PYTHONHASHSEED PYTEST_ADDOPTS BAJIE_HOME_ASSISTANT; do
         if [[ -n "${!name:-}" ]]; then
             env_args+=("$name=${!name}")
         fi
