@@ -14,6 +14,7 @@ from .api import ChargeNowClient
 from .const import CONF_BASE_URL, CONF_WEBHOOK_ID, DOMAIN
 from .coordinator import BajieConfigEntry, BajieCoordinator, BajieRuntimeData
 from .push_config import async_restore_push_config
+from .push_health import async_delete_push_issues, async_track_push_health
 from .services import async_setup_services
 from .webhook import async_register_webhook
 
@@ -21,7 +22,12 @@ _LOGGER = logging.getLogger(__name__)
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SENSOR]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.SENSOR,
+]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -45,6 +51,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: BajieConfigEntry) -> boo
         client=client, coordinator=coordinator, webhook_id=entry.data[CONF_WEBHOOK_ID]
     )
     async_register_webhook(hass, entry)
+    async_track_push_health(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
@@ -55,5 +62,6 @@ async def async_unload_entry(hass: HomeAssistant, entry: BajieConfigEntry) -> bo
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: BajieConfigEntry) -> None:
-    """Give the cloud's push configuration back as it was before this entry."""
+    """Give the cloud's push configuration back and drop the entry's issues."""
+    async_delete_push_issues(hass, entry)
     await async_restore_push_config(hass, entry)

@@ -1,0 +1,72 @@
+"""Fix flows for push issues: register Home Assistant's webhook URL again."""
+
+from __future__ import annotations
+
+import logging
+
+from homeassistant.components.repairs import (
+    ConfirmRepairFlow,
+    RepairsFlow,
+    RepairsFlowResult,
+)
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+
+from .api import ChargeNowError
+from .const import DOMAIN
+from .coordinator import BajieConfigEntry
+from .push_config import async_register_push_url
+from .push_health import FIXABLE_ISSUES, current_webhook_url, issue_id
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class RegisterPushUrlFlow(ConfirmRepairFlow):
+    """Points the cloud's push configuration at Home Assistant after a confirm.
+
+    Confirming is the user's explicit choice to replace whatever URL the
+    cloud has now.
+    """
+
+    def __init__(self, entry: BajieConfigEntry) -> None:
+        """Remember the entry whose push registration is repaired."""
+        super().__init__()
+        self.entry = entry
+
+    async def async_step_confirm(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
+        """Register the current webhook URL once the user confirms."""
+        if user_input is None:
+            return await super().async_step_confirm()
+
+        entry = self.entry
+        url = current_webhook_url(self.hass, entry)
+        if url is None or entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="no_url_available")
+        client = entry.runtime_data.client
+        try:
+            current = await client.async_get_push_config()
+            registered = await async_register_push_url(client, url, current)
+        except ChargeNowError as err:
+            _LOGGER.warning("Could not register the push URL in the cloud: %s", err)
+            return self.async_abort(reason="push_config_unavailable")
+
+        self.hass.config_entries.async_update_entry(
+            entry, data={**entry.data, **registered}
+        )
+        for kind in FIXABLE_ISSUES:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id(entry, kind))
+        return self.async_create_entry(data={})
+
+
+async def async_create_fix_flow(
+    hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
+) -> RepairsFlow:
+    """Return the fix flow of a push issue."""
+    entry_id = str((data or {}).get("entry_id"))
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        return ConfirmRepairFlow()
+    return RegisterPushUrlFlow(entry)
