@@ -12,7 +12,14 @@
 
 PROJECT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE_DIR=${BAJIE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/bajie_charging}
-DEBIAN_ROOT="$CACHE_DIR/debian-testing-root"
+# Packages of the Debian root. g++ and python3.14-dev let pip build packages
+# that have no wheel for Python 3.14 (the demo's pymicro-vad and
+# pyspeex-noise); Home Assistant's camera integration loads libturbojpeg0.
+DEBIAN_PACKAGES=python3.14,python3.14-venv,python3.14-dev,g++,ca-certificates,libturbojpeg0
+# The root's folder is named after its package list, so changing the list
+# builds a new root beside the old one instead of pulling it from under
+# commands that still run in it.
+DEBIAN_ROOT="$CACHE_DIR/debian-testing-$(printf '%s' "$DEBIAN_PACKAGES" | sha256sum | cut -c1-12)"
 DEBIAN_MIRROR=${BAJIE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 MIN_PYTHON="3.14.2"
 
@@ -96,9 +103,9 @@ build_debian_root() {
     local partial="$DEBIAN_ROOT.partial"
     rm -rf "$partial"
     mkdir -p "$CACHE_DIR"
-    log "building a Debian-testing root with python3.14 in $DEBIAN_ROOT (about 30 s)"
+    log "building a Debian-testing root with python3.14 in $DEBIAN_ROOT (about 1 min)"
     if ! debootstrap --variant=minbase \
-        --include=python3.14,python3.14-venv,ca-certificates \
+        --include="$DEBIAN_PACKAGES" \
         testing "$partial" "$DEBIAN_MIRROR" >"$CACHE_DIR/debootstrap.log" 2>&1; then
         log "debootstrap failed; see $CACHE_DIR/debootstrap.log"
         exit 1
