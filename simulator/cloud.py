@@ -242,6 +242,16 @@ class Simulator:
         await self._pusher.enqueue(body)
         return body
 
+    async def send_push(self, body: dict[str, Any]) -> SentPush | None:
+        """Push a body as it is, changing nothing, and return the delivery record.
+
+        This is how a cloud resends a push or delivers one late: pass a body
+        that `push_event` returned, or a copy with another timestamp. The
+        record is None when no push URL is enabled for the body's event.
+        """
+        self._require_running()
+        return await self._pusher.enqueue(body)
+
     async def run_scenario_event(
         self,
         cabinet_id: str | None = None,

@@ -43,10 +43,12 @@ EJECT_FAULT_CAUSES: dict[int, str] = {
 }
 
 # The cloud publishes no code table for battery faults, so these are invented.
+# They stay clear of the eject failure codes above, because a receiver may read
+# every `faultType` with that table.
 ABNORMAL_FAULT_CAUSES: dict[int, str] = {
-    1: "Battery temperature too high.",
-    2: "Battery voltage abnormal.",
-    3: "Battery not charging.",
+    11: "Battery temperature too high.",
+    12: "Battery voltage abnormal.",
+    13: "Battery not charging.",
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.bajie_charging.const import (
@@ -14,8 +16,6 @@ from custom_components.bajie_charging.const import (
     CONF_SHOPS,
     CONF_TIME_ZONE,
 )
-from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
 from simulator import FaultRule, Simulator
 
 from .conftest import WEBHOOK_ID

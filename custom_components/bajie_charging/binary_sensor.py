@@ -1,4 +1,4 @@
-"""Binary sensors of a cabinet: whether it is connected to the cloud."""
+"""Binary sensors of a cabinet: connected, empty, full, abnormal battery."""
 
 from __future__ import annotations
 
@@ -14,11 +14,24 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Cabinet
+from .api.push import is_abnormal
 from .coordinator import BajieConfigEntry, BajieCoordinator
 from .entity import BajieCabinetEntity, async_setup_cabinet_entities
 
 # Entities only read the coordinator's state, so updates need no limit.
 PARALLEL_UPDATES = 0
+
+
+def _is_zero(value: int | None) -> bool | None:
+    if value is None:
+        return None
+    return value == 0
+
+
+def _has_abnormal_battery(cabinet: Cabinet) -> bool | None:
+    if cabinet.batteries is None:
+        return None
+    return any(is_abnormal(battery) for battery in cabinet.batteries)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +47,22 @@ BINARY_SENSORS: tuple[BajieBinarySensorEntityDescription, ...] = (
         translation_key="online",
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
         value_fn=lambda cabinet: cabinet.online,
+    ),
+    BajieBinarySensorEntityDescription(
+        key="empty",
+        translation_key="empty",
+        value_fn=lambda cabinet: _is_zero(cabinet.rentable),
+    ),
+    BajieBinarySensorEntityDescription(
+        key="full",
+        translation_key="full",
+        value_fn=lambda cabinet: _is_zero(cabinet.returnable),
+    ),
+    BajieBinarySensorEntityDescription(
+        key="abnormal_battery",
+        translation_key="abnormal_battery",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        value_fn=_has_abnormal_battery,
     ),
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 import logging
@@ -11,6 +12,7 @@ import logging
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -22,13 +24,19 @@ from .api import (
     ChargeNowError,
     ChargeNowRateLimitError,
 )
-from .api.push import PushEvent, apply_push
-from .const import DEFAULT_SCAN_INTERVAL, DOMAIN
+from .api.push import PushEvent, RecentPushes, apply_push
+from .cabinet_events import CabinetEvent, build_event_data, event_time, event_type_of
+from .const import DEFAULT_SCAN_INTERVAL, DOMAIN, EVENT_CABINET
+from .options import cloud_time_zone
 
 _LOGGER = logging.getLogger(__name__)
 
 type Fleet = dict[str, Cabinet]
 type BajieConfigEntry = ConfigEntry[BajieRuntimeData]
+type CabinetEventListener = Callable[[CabinetEvent], None]
+
+MAX_LOGGED_UNKNOWN_KINDS = 64
+"""Number of unknown push kinds logged, once each. Later new kinds are not logged."""
 
 
 @dataclass(slots=True)
@@ -46,6 +54,11 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
     Entities listen per cabinet: a push for one cabinet writes only that
     cabinet's entities, and a poll writes only the cabinets whose data
     changed, or all of them when the cloud became unreachable or came back.
+
+    Every push that is not a resend becomes a `CabinetEvent`: the cabinet's
+    event listeners get it and it is fired on the bus as `EVENT_CABINET`. A
+    push older than the last push applied to its cabinet is still fired but
+    leaves the cabinet's state alone, so a late push cannot roll it back.
     """
 
     config_entry: BajieConfigEntry
@@ -71,6 +84,15 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         """Monotonic time of the last eject the cloud accepted, per slot."""
         self._notified: Fleet = {}
         self._notified_success: bool | None = None
+        self._event_listeners: defaultdict[str, list[CabinetEventListener]] = (
+            defaultdict(list)
+        )
+        self._recent_pushes = RecentPushes()
+        self._state_times: dict[str, datetime] = {}
+        """Cloud time of the newest push applied to each cabinet's state."""
+        self.last_event_times: dict[str, datetime] = {}
+        """Time of the newest event of each cabinet since the entry loaded."""
+        self._logged_unknown_kinds: set[str] = set()
 
     async def _async_update_data(self) -> Fleet:
         """Fetch the fleet listing and merge it with what pushes told."""
@@ -81,10 +103,15 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
                 translation_domain=DOMAIN, translation_key="auth_failed"
             ) from err
         except ChargeNowRateLimitError as err:
+            # A Retry-After shorter than the poll interval must not make the
+            # next poll come sooner than usual.
+            retry_after = err.retry_after
+            if retry_after is not None and self.update_interval is not None:
+                retry_after = max(retry_after, self.update_interval.total_seconds())
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="rate_limited",
-                retry_after=err.retry_after,
+                retry_after=retry_after,
             ) from err
         except ChargeNowApiError as err:
             raise UpdateFailed(
@@ -161,25 +188,132 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             update_callback()
 
     @callback
-    def async_apply_push(self, event: PushEvent) -> None:
-        """Apply a validated push to its cabinet and notify that cabinet only."""
-        self.last_push = dt_util.utcnow()
+    def async_add_cabinet_event_listener(
+        self, cabinet_id: str, event_callback: CabinetEventListener
+    ) -> CALLBACK_TYPE:
+        """Call event_callback with every new event of this cabinet."""
+        listeners = self._event_listeners[cabinet_id]
+        listeners.append(event_callback)
+
+        @callback
+        def remove_listener() -> None:
+            listeners.remove(event_callback)
+            if not listeners:
+                del self._event_listeners[cabinet_id]
+
+        return remove_listener
+
+    @callback
+    def async_apply_push(self, push: PushEvent) -> None:
+        """Apply a validated push to its cabinet and announce it as an event.
+
+        Only the cabinet's own entities are notified. A resent push changes
+        nothing and fires nothing.
+        """
+        received = dt_util.utcnow()
+        self.last_push = received
         fleet = self.data
-        cabinet = fleet.get(event.cabinet_id) if fleet is not None else None
+        cabinet = fleet.get(push.cabinet_id) if fleet is not None else None
         if fleet is None or cabinet is None:
+            # NOTE: the event of this push is not fired: the cabinet has no
+            # device or event entity until the refresh adds them.
             _LOGGER.debug(
                 "Push %s for unknown cabinet %s, refreshing the fleet",
-                event.kind,
-                event.cabinet_id,
+                push.kind,
+                push.cabinet_id,
             )
             self.config_entry.async_create_background_task(
                 self.hass, self.async_request_refresh(), "bajie_charging refresh"
             )
             return
 
-        updated = apply_push(cabinet, event)
-        if updated == cabinet:
+        if not self._recent_pushes.remember(push):
+            _LOGGER.debug(
+                "Ignored a resent push %s for cabinet %s", push.kind, push.cabinet_id
+            )
             return
-        fleet[event.cabinet_id] = updated
-        self._notified[event.cabinet_id] = updated
-        self._notify_cabinet(event.cabinet_id)
+        if not push.is_known_kind:
+            self._log_unknown_kind(push.kind)
+
+        zone = cloud_time_zone(self.config_entry.options)
+        happened, from_cloud = event_time(push, zone, received)
+        stale = not self._apply_unless_stale(
+            fleet, cabinet, push, happened if from_cloud else None
+        )
+
+        last_event = self.last_event_times.get(push.cabinet_id)
+        if last_event is None or happened > last_event:
+            self.last_event_times[push.cabinet_id] = happened
+        self._announce(
+            CabinetEvent(
+                cabinet_id=push.cabinet_id,
+                event_type=event_type_of(push.kind),
+                time=happened,
+                stale=stale,
+                data=build_event_data(push, happened, zone),
+            )
+        )
+
+    @callback
+    def _apply_unless_stale(
+        self,
+        fleet: Fleet,
+        cabinet: Cabinet,
+        push: PushEvent,
+        cloud_time: datetime | None,
+    ) -> bool:
+        """Apply the push unless the cabinet's state is newer; return if applied.
+
+        Only pushes with a cloud timestamp take part in the ordering: a push
+        without one is always applied and moves no state time.
+        """
+        if cloud_time is not None:
+            applied_until = self._state_times.get(push.cabinet_id)
+            if applied_until is not None and cloud_time < applied_until:
+                _LOGGER.debug(
+                    "Push %s for cabinet %s from %s is older than its state, "
+                    "not applied",
+                    push.kind,
+                    push.cabinet_id,
+                    cloud_time,
+                )
+                return False
+            self._state_times[push.cabinet_id] = cloud_time
+
+        updated = apply_push(cabinet, push)
+        if updated != cabinet:
+            fleet[push.cabinet_id] = updated
+            self._notified[push.cabinet_id] = updated
+            self._notify_cabinet(push.cabinet_id)
+        return True
+
+    @callback
+    def _announce(self, event: CabinetEvent) -> None:
+        """Hand the event to the cabinet's event listeners and fire it on the bus."""
+        for event_callback in list(self._event_listeners.get(event.cabinet_id, ())):
+            event_callback(event)
+
+        device = dr.async_get(self.hass).async_get_device_by_identifier(
+            (DOMAIN, event.cabinet_id), self.config_entry.entry_id
+        )
+        self.hass.bus.async_fire(
+            EVENT_CABINET,
+            {
+                "device_id": None if device is None else device.id,
+                "cabinet_id": event.cabinet_id,
+                "type": event.event_type,
+                **event.data,
+            },
+        )
+
+    @callback
+    def _log_unknown_kind(self, kind: str) -> None:
+        """Log the first push of each unknown kind at debug level."""
+        if kind in self._logged_unknown_kinds:
+            return
+        if len(self._logged_unknown_kinds) >= MAX_LOGGED_UNKNOWN_KINDS:
+            return
+        self._logged_unknown_kinds.add(kind)
+        _LOGGER.debug(
+            "Push of unknown kind %s; it is fired as an event of type unknown", kind
+        )

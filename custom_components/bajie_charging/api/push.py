@@ -4,15 +4,19 @@ A push is a JSON object `{"agentAccount", "event", "timestamp", "eventData"}`.
 One `eventData` schema serves every event kind and only the fields relevant
 to the kind are filled. Parsing is tolerant of strings for numbers and of
 missing keys, and strict about the shape: anything that is not an object with
-an event name and a cabinet id is rejected with `InvalidPushError`.
+an event name and a cabinet id is rejected with `InvalidPushError`. A valid
+push of a kind this code does not know is parsed all the same, and keeps its
+plain fields in `PushEvent.extra_fields`.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+import math
 import re
 from typing import Any
 
@@ -22,9 +26,20 @@ MAX_ID_LENGTH = 64
 MAX_SLOT = 999
 MAX_COUNT = 10_000
 MAX_TEXT_LENGTH = 256
+MAX_SIGNAL = 31
+"""Highest GPRS signal quality (CSQ); the modem's 99 means unknown."""
+MAX_FAULT_CODE = 9_999
+MAX_EXTRA_FIELDS = 32
+"""Plain fields kept from the body of a push of an unknown kind."""
+RECENT_PUSHES_PER_CABINET = 32
+MAX_REMEMBERED_CABINETS = 10_000
 
 _ID_PATTERN = re.compile(r"^[\w.:-]+$")
 _EVENT_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+_FIELD_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+# Address and location fields of a cabinet are never passed on.
+_PRIVATE_FIELDS = frozenset({"cabinetid", "clientport", "geohash"})
 _TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M:%S")
 
 
@@ -45,8 +60,49 @@ class PushKind(StrEnum):
 KNOWN_KINDS = frozenset(PushKind)
 
 
+class FaultReason(StrEnum):
+    """Meaning of a `faultType` code, from the cloud's table of rental failures."""
+
+    OTHER = "other"
+    BATTERY_AUTHORIZATION_FAILED = "battery_authorization_failed"
+    BATTERY_ID_NOT_FOUND = "battery_id_not_found"
+    EJECT_FAILED = "eject_failed"
+    COMMAND_TIMED_OUT = "command_timed_out"
+
+
+# The cloud documents codes 3, 4 and 5 with the same text.
+_FAULT_REASONS: dict[int, FaultReason] = {
+    1: FaultReason.BATTERY_AUTHORIZATION_FAILED,
+    2: FaultReason.BATTERY_ID_NOT_FOUND,
+    3: FaultReason.EJECT_FAILED,
+    4: FaultReason.EJECT_FAILED,
+    5: FaultReason.EJECT_FAILED,
+    9: FaultReason.COMMAND_TIMED_OUT,
+}
+
+
+def fault_reason(fault_type: int | None) -> FaultReason:
+    """Map a fault code to its reason; a code outside the cloud's table is OTHER.
+
+    NOTE: the cloud publishes this table for rental and eject failures only.
+    Battery faults (`batteryFaultType`, abnormal warnings) are read with it too,
+    for want of a table of their own.
+    """
+    if fault_type is None:
+        return FaultReason.OTHER
+    return _FAULT_REASONS.get(fault_type, FaultReason.OTHER)
+
+
+def is_abnormal(battery: Battery) -> bool:
+    """Return whether the battery carries a fault code or a fault description."""
+    return bool(battery.fault_type) or battery.fault_cause is not None
+
+
 class InvalidPushError(ValueError):
     """The push body is not a valid cabinet event; the message says why."""
+
+
+type ExtraValue = str | int | float | bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,11 +132,43 @@ class PushEvent:
     eject_failed: bool | None = None
     """For BATTERY_POPUP: True when the cabinet reported the eject failed."""
     pos_device_id: str | None = None
+    pos_online: bool | None = None
+    """For POS_INFO_STATUS: whether the POS terminal is connected."""
+    online_time: datetime | None = None
+    """When the cabinet came online, as sent, without a zone."""
+    offline_time: datetime | None = None
+    """When the cabinet went offline, as sent, without a zone."""
+    extra_fields: tuple[tuple[str, ExtraValue], ...] = ()
+    """For a kind this code does not know: its plain `eventData` fields, with
+    snake_case names, without the cabinet id and without address fields."""
 
     @property
     def is_known_kind(self) -> bool:
         """Whether the kind is one this code knows how to apply."""
         return self.kind in KNOWN_KINDS
+
+    @property
+    def failed(self) -> bool:
+        """Whether the push reports a failed eject or a failed rental.
+
+        NOTE: a BATTERY_BORROW_OUT with a non-zero fault code is read as a
+        rental that failed, so the battery stays in its slot. The cloud
+        documents `faultType` as the rental failure type but no such push.
+        """
+        if self.kind == PushKind.BATTERY_POPUP:
+            return self.eject_failed is True
+        if self.kind == PushKind.BATTERY_BORROW_OUT:
+            return bool(self.fault_type)
+        return False
+
+    @property
+    def fault_reason(self) -> FaultReason | None:
+        """Reason of the fault or failure the push reports; None without one."""
+        if self.failed or self.kind == PushKind.BATTERY_ABNORMAL_WARNING:
+            return fault_reason(self.fault_type)
+        if self.fault_type:
+            return fault_reason(self.fault_type)
+        return None
 
 
 def _clean_id(value: object, field: str, *, required: bool) -> str | None:
@@ -113,6 +201,58 @@ def _clean_slot(value: object) -> int | None:
     if number is None or not 1 <= number <= MAX_SLOT:
         return None
     return number
+
+
+def _clean_signal(value: object) -> int | None:
+    number = to_int(value)
+    if number is None or not 0 <= number <= MAX_SIGNAL:
+        return None
+    return number
+
+
+def _clean_fault_code(value: object) -> int | None:
+    number = to_int(value)
+    if number is None or not 0 <= number <= MAX_FAULT_CODE:
+        return None
+    return number
+
+
+def _is_private_field(name: str) -> bool:
+    """Return whether a field names the cabinet, its network address or location."""
+    lowered = name.lower()
+    return (
+        lowered in _PRIVATE_FIELDS or lowered.startswith("ip") or lowered.endswith("ip")
+    )
+
+
+def _clean_extra_value(value: object) -> ExtraValue | None:
+    if isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return value[:MAX_TEXT_LENGTH]
+    return None
+
+
+def _extra_fields(data: Mapping[Any, Any]) -> tuple[tuple[str, ExtraValue], ...]:
+    """Keep the plain fields of an unknown kind, renamed to snake_case.
+
+    Nested objects, lists and nulls are left out, and so are fields with
+    unusual names, address fields and everything after MAX_EXTRA_FIELDS.
+    """
+    fields: list[tuple[str, ExtraValue]] = []
+    for name, value in data.items():
+        if len(fields) == MAX_EXTRA_FIELDS:
+            break
+        if not isinstance(name, str) or not _FIELD_NAME_PATTERN.match(name):
+            continue
+        if _is_private_field(name):
+            continue
+        cleaned = _clean_extra_value(value)
+        if cleaned is not None:
+            fields.append((_CAMEL_BOUNDARY.sub("_", name).lower(), cleaned))
+    return tuple(fields)
 
 
 def _parse_timestamp(value: object) -> datetime | None:
@@ -172,13 +312,14 @@ def parse_push(body: object) -> PushEvent:
     raw_slot, raw_battery = _slot_and_battery(kind, data)
     out_status = to_int(data.get("outStatus"))
     online = to_bool(data.get("infoStatus"))
+    pos_online = None
     if kind == PushKind.CABINET_ONLINE:
         online = True
     elif kind == PushKind.CABINET_OFFLINE:
         online = False
     elif kind == PushKind.POS_INFO_STATUS:
         # The status of a POS terminal says nothing about the cabinet.
-        online = None
+        pos_online, online = online, None
 
     return PushEvent(
         kind=kind,
@@ -186,7 +327,7 @@ def parse_push(body: object) -> PushEvent:
         agent_account=to_str(body.get("agentAccount")),
         timestamp=_parse_timestamp(body.get("timestamp")),
         online=online,
-        signal=to_int(data.get("signal")),
+        signal=_clean_signal(data.get("signal")),
         total_slots=_clean_count(data.get("totalCount")),
         rentable=_clean_count(data.get("rentableCount")),
         returnable=_clean_count(data.get("returnableCount")),
@@ -194,10 +335,14 @@ def parse_push(body: object) -> PushEvent:
         slot=_clean_slot(raw_slot),
         battery_id=_clean_id(raw_battery, "battery id", required=False),
         order_id=_clean_id(data.get("orderId"), "orderId", required=False),
-        fault_type=to_int(data.get("faultType")),
+        fault_type=_clean_fault_code(data.get("faultType")),
         fault_cause=_clean_text(data.get("faultCause")),
         eject_failed=None if out_status is None else out_status != 0,
         pos_device_id=_clean_id(data.get("posDeviceId"), "posDeviceId", required=False),
+        pos_online=pos_online,
+        online_time=_parse_timestamp(data.get("onlineTime")),
+        offline_time=_parse_timestamp(data.get("offlineTime")),
+        extra_fields=() if kind in KNOWN_KINDS else _extra_fields(data),
     )
 
 
@@ -214,17 +359,59 @@ def _with_slot(
     return tuple(sorted(kept, key=lambda item: item.slot))
 
 
+def _with_fault(
+    batteries: tuple[Battery, ...] | None, event: PushEvent, slot: int
+) -> tuple[Battery, ...] | None:
+    """Return the battery list with the fault of the event set on the slot.
+
+    A slot the list shows as empty gets a battery: the cabinet reported one
+    there, by an abnormal warning or by failing to eject it. An event without
+    a fault code or description keeps the battery's earlier fault.
+    """
+    if batteries is None:
+        return None
+    current = next((item for item in batteries if item.slot == slot), None)
+    if current is None:
+        current = Battery(slot=slot, battery_id=event.battery_id)
+    marked = replace(current, battery_id=current.battery_id or event.battery_id)
+    if event.fault_type or event.fault_cause is not None:
+        marked = replace(
+            marked, fault_type=event.fault_type, fault_cause=event.fault_cause
+        )
+    return _with_slot(batteries, slot, marked)
+
+
 def _shift(value: int | None, delta: int) -> int | None:
     if value is None:
         return None
     return max(0, value + delta)
 
 
+def _apply_slot_event(
+    batteries: tuple[Battery, ...] | None, event: PushEvent, slot: int
+) -> tuple[tuple[Battery, ...] | None, int]:
+    """Apply a battery event to its slot.
+
+    Return the new battery list and the change in batteries available to rent.
+    """
+    if event.kind == PushKind.BATTERY_IN:
+        returned = Battery(slot=slot, battery_id=event.battery_id)
+        return _with_slot(batteries, slot, returned), 1
+    if event.failed or event.kind == PushKind.BATTERY_ABNORMAL_WARNING:
+        return _with_fault(batteries, event, slot), 0
+    if event.kind == PushKind.BATTERY_BORROW_OUT or (
+        event.kind == PushKind.BATTERY_POPUP and event.eject_failed is False
+    ):
+        return _with_slot(batteries, slot, None), -1
+    return batteries, 0
+
+
 def apply_push(cabinet: Cabinet, event: PushEvent) -> Cabinet:
     """Return the cabinet as it is after the event.
 
     Counters carried by the push win. A push that moves a battery without
-    counters adjusts the known counters by one.
+    counters adjusts the known counters by one. A failed eject or rental and
+    an abnormal warning set their fault on the battery of the slot.
     """
     changes: dict[str, Any] = {}
     if event.online is not None:
@@ -241,15 +428,11 @@ def apply_push(cabinet: Cabinet, event: PushEvent) -> Cabinet:
 
     rentable_delta = 0
     if event.slot is not None:
-        if event.kind == PushKind.BATTERY_IN:
-            battery = Battery(slot=event.slot, battery_id=event.battery_id)
-            changes["batteries"] = _with_slot(cabinet.batteries, event.slot, battery)
-            rentable_delta = 1
-        elif event.kind == PushKind.BATTERY_BORROW_OUT or (
-            event.kind == PushKind.BATTERY_POPUP and event.eject_failed is False
-        ):
-            changes["batteries"] = _with_slot(cabinet.batteries, event.slot, None)
-            rentable_delta = -1
+        batteries, rentable_delta = _apply_slot_event(
+            changes.get("batteries", cabinet.batteries), event, event.slot
+        )
+        if batteries != cabinet.batteries:
+            changes["batteries"] = batteries
 
     if event.rentable is not None:
         changes["rentable"] = event.rentable
@@ -263,3 +446,42 @@ def apply_push(cabinet: Cabinet, event: PushEvent) -> Cabinet:
     if not changes:
         return cabinet
     return replace(cabinet, **changes)
+
+
+class RecentPushes:
+    """Bounded memory of the latest pushes of each cabinet, to spot resent ones.
+
+    A push is a resend when kind, cabinet, timestamp and every parsed field
+    equal those of one of the last `per_cabinet` pushes of its cabinet. A push
+    without a timestamp is never taken for a resend, because two identical
+    reports without a time cannot be distinguished from one report sent twice.
+    The cabinets used longest ago are forgotten beyond `max_cabinets`.
+    """
+
+    def __init__(
+        self,
+        *,
+        per_cabinet: int = RECENT_PUSHES_PER_CABINET,
+        max_cabinets: int = MAX_REMEMBERED_CABINETS,
+    ) -> None:
+        """Set the bounds of the memory."""
+        self._per_cabinet = per_cabinet
+        self._max_cabinets = max_cabinets
+        self._by_cabinet: OrderedDict[str, deque[PushEvent]] = OrderedDict()
+
+    def remember(self, event: PushEvent) -> bool:
+        """Remember the push and return False when it is a resend."""
+        if event.timestamp is None:
+            return True
+        recent = self._by_cabinet.get(event.cabinet_id)
+        if recent is None:
+            recent = deque(maxlen=self._per_cabinet)
+            self._by_cabinet[event.cabinet_id] = recent
+            if len(self._by_cabinet) > self._max_cabinets:
+                self._by_cabinet.popitem(last=False)
+        else:
+            self._by_cabinet.move_to_end(event.cabinet_id)
+        if event in recent:
+            return False
+        recent.append(event)
+        return True

@@ -1,0 +1,105 @@
+"""Cabinet events in Home Assistant: the event type, time and data of a push.
+
+The event entity, the `bajie_charging_event` bus event, the logbook and the
+device triggers all describe a push the same way, from the `CabinetEvent`
+that the coordinator builds with the functions here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from .api.push import KNOWN_KINDS, PushEvent, PushKind
+
+EVENT_TYPE_UNKNOWN = "unknown"
+
+EVENT_TYPES: tuple[str, ...] = (
+    *(kind.lower() for kind in PushKind),
+    EVENT_TYPE_UNKNOWN,
+)
+"""Event types of the cabinet event entity: the push kinds in snake_case."""
+
+MAX_TIMESTAMP_AHEAD = timedelta(hours=27)
+"""A push time this far past the receive time is taken as wrong and ignored.
+
+Local times range from UTC-12 to UTC+14, 26 hours apart, so a timestamp read
+in a wrongly configured zone stays within this bound.
+"""
+
+
+def event_type_of(kind: str) -> str:
+    """Return the event type of a push kind; unknown kinds share one type."""
+    if kind in KNOWN_KINDS:
+        return kind.lower()
+    return EVENT_TYPE_UNKNOWN
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CabinetEvent:
+    """One accepted push of one cabinet, as Home Assistant presents it."""
+
+    cabinet_id: str
+    event_type: str
+    time: datetime
+    """When the event happened: the push timestamp or, without one, its arrival."""
+    stale: bool
+    """True when the push is older than the state already applied to the cabinet."""
+    data: dict[str, Any]
+    """Cleaned event fields, JSON serialisable, with no network address."""
+
+
+def event_time(
+    push: PushEvent, zone: tzinfo, received: datetime
+) -> tuple[datetime, bool]:
+    """Return when the push happened, and whether that time is the cloud's timestamp.
+
+    The cloud sends local time without a zone, so the timestamp is read in
+    `zone`. Without a usable timestamp the receive time is used instead.
+    """
+    if push.timestamp is None:
+        return received, False
+    happened = push.timestamp.replace(tzinfo=zone)
+    if happened - received > MAX_TIMESTAMP_AHEAD:
+        return received, False
+    return happened, True
+
+
+def _local_time(value: datetime | None, zone: tzinfo) -> str | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=zone).isoformat()
+
+
+def build_event_data(push: PushEvent, time: datetime, zone: tzinfo) -> dict[str, Any]:
+    """Return the fields of a push that automations may use, without empty ones.
+
+    The battery list of a status report is left out to keep the recorded
+    event small; the per-slot sensors carry it.
+    """
+    reason = push.fault_reason
+    fields: dict[str, Any] = {
+        "timestamp": time.isoformat(),
+        "slot": push.slot,
+        "battery_id": push.battery_id,
+        "order_id": push.order_id,
+        "fault_type": push.fault_type,
+        "fault_cause": push.fault_cause,
+        "fault_reason": None if reason is None else reason.value,
+        "eject_failed": push.eject_failed,
+        "online": push.online,
+        "signal": push.signal,
+        "total_slots": push.total_slots,
+        "batteries_to_rent": push.rentable,
+        "free_slots": push.returnable,
+        "battery_count": None if push.batteries is None else len(push.batteries),
+        "pos_device_id": push.pos_device_id,
+        "pos_online": push.pos_online,
+        "online_time": _local_time(push.online_time, zone),
+        "offline_time": _local_time(push.offline_time, zone),
+    }
+    if not push.is_known_kind:
+        fields["event"] = push.kind
+        fields["fields"] = dict(push.extra_fields)
+    return {key: value for key, value in fields.items() if value is not None}
