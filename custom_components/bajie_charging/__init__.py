@@ -6,7 +6,7 @@ import logging
 
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
@@ -59,6 +59,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: BajieConfigEntry) -> boo
 async def async_unload_entry(hass: HomeAssistant, entry: BajieConfigEntry) -> bool:
     """Unload the platforms; the webhook goes with the entry's unload callbacks."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: BajieConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let the user delete a cabinet's device once the cloud no longer lists it.
+
+    A cabinet still in the fleet would come back with the next poll.
+    """
+    fleet = entry.runtime_data.coordinator.data
+    return not any(
+        domain == DOMAIN and cabinet_id in fleet
+        for domain, cabinet_id in device.identifiers
+    )
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: BajieConfigEntry) -> None:

@@ -26,14 +26,17 @@ from .api import (
 )
 from .api.push import PushEvent, RecentPushes, apply_push
 from .cabinet_events import CabinetEvent, build_event_data, event_time, event_type_of
-from .const import DEFAULT_SCAN_INTERVAL, DOMAIN, EVENT_CABINET
-from .options import cloud_time_zone
+from .const import DOMAIN, EVENT_CABINET
+from .options import cloud_time_zone, is_included, poll_interval
 
 _LOGGER = logging.getLogger(__name__)
 
 type Fleet = dict[str, Cabinet]
 type BajieConfigEntry = ConfigEntry[BajieRuntimeData]
 type CabinetEventListener = Callable[[CabinetEvent], None]
+
+STALE_AFTER_POLLS = 3
+"""A cabinet missing from this many successful listings in a row is removed."""
 
 MAX_LOGGED_UNKNOWN_KINDS = 64
 """Number of unknown push kinds logged, once each. Later new kinds are not logged."""
@@ -72,7 +75,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             _LOGGER,
             config_entry=entry,
             name=DOMAIN,
-            update_interval=DEFAULT_SCAN_INTERVAL,
+            update_interval=poll_interval(entry.options, pushes_arrive=False),
         )
         self.client = client
         self.last_push: datetime | None = None
@@ -93,6 +96,32 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         self.last_event_times: dict[str, datetime] = {}
         """Time of the newest event of each cabinet since the entry loaded."""
         self._logged_unknown_kinds: set[str] = set()
+        self._missing_polls: dict[str, int] = {}
+        """Successful listings in a row that did not name a known cabinet."""
+        self._excluded_ids: set[str] = set()
+        """Cabinets of the account that the options' filters leave out."""
+
+    @property
+    def pushes_arrive(self) -> bool:
+        """Whether a push arrived within the poll interval for push mode."""
+        if self.last_push is None:
+            return False
+        window = poll_interval(self.config_entry.options, pushes_arrive=True)
+        return dt_util.utcnow() - self.last_push < window
+
+    @callback
+    def _async_update_poll_interval(self) -> None:
+        """Poll rarely while pushes arrive and often while they do not."""
+        interval = poll_interval(
+            self.config_entry.options, pushes_arrive=self.pushes_arrive
+        )
+        if interval != self.update_interval:
+            _LOGGER.debug(
+                "Polling every %s now that pushes %s",
+                interval,
+                "arrive" if self.pushes_arrive else "stopped",
+            )
+            self.update_interval = interval
 
     async def _async_update_data(self) -> Fleet:
         """Fetch the fleet listing and merge it with what pushes told."""
@@ -129,20 +158,66 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
                 translation_placeholders={"error": str(err) or type(err).__name__},
             ) from err
 
+        self._async_update_poll_interval()
+        options = self.config_entry.options
+        included = [cabinet for cabinet in listed if is_included(cabinet, options)]
+        self._excluded_ids = {cabinet.cabinet_id for cabinet in listed} - {
+            cabinet.cabinet_id for cabinet in included
+        }
+
         previous = self.data or {}
         fleet: Fleet = {}
-        for cabinet in listed:
+        for cabinet in included:
             known = previous.get(cabinet.cabinet_id)
             if known is not None and cabinet.batteries is None:
                 # The listing carries no battery list; keep what pushes told.
                 fleet[cabinet.cabinet_id] = replace(cabinet, batteries=known.batteries)
             else:
                 fleet[cabinet.cabinet_id] = cabinet
-        # A cabinet missing from one listing is kept: an empty or partial
-        # listing must not make devices vanish.
-        for cabinet_id, cabinet in previous.items():
-            fleet.setdefault(cabinet_id, cabinet)
+
+        self._async_drop_stale_cabinets(previous, fleet, listed_any=bool(listed))
         return fleet
+
+    @callback
+    def _async_drop_stale_cabinets(
+        self, previous: Fleet, fleet: Fleet, *, listed_any: bool
+    ) -> None:
+        """Keep cabinets missing from one listing; remove those gone for good.
+
+        A known cabinet (in the last data or with a device of this entry)
+        missing from the listing stays in `fleet` until STALE_AFTER_POLLS
+        successful listings in a row lacked it; then its device is removed.
+        An empty listing counts for nothing, so a cloud glitch never removes
+        the whole fleet. A cabinet the options' filters leave out goes at once.
+        """
+        registry = dr.async_get(self.hass)
+        entry_id = self.config_entry.entry_id
+        devices: dict[str, dr.DeviceEntry] = {}
+        for device in dr.async_entries_for_config_entry(registry, entry_id):
+            for domain, cabinet_id in device.identifiers:
+                if domain == DOMAIN:
+                    devices[cabinet_id] = device
+
+        for cabinet_id in previous.keys() | devices.keys():
+            if cabinet_id in fleet:
+                self._missing_polls.pop(cabinet_id, None)
+                continue
+            if cabinet_id not in self._excluded_ids:
+                if listed_any:
+                    self._missing_polls[cabinet_id] = (
+                        self._missing_polls.get(cabinet_id, 0) + 1
+                    )
+                if self._missing_polls.get(cabinet_id, 0) < STALE_AFTER_POLLS:
+                    if cabinet_id in previous:
+                        fleet[cabinet_id] = previous[cabinet_id]
+                    continue
+
+            self._missing_polls.pop(cabinet_id, None)
+            if cabinet_id in devices:
+                _LOGGER.info("Removing cabinet %s, which left the fleet", cabinet_id)
+                registry.async_update_device(
+                    devices[cabinet_id].id, remove_config_entry_id=entry_id
+                )
 
     def slot_lock(self, cabinet_id: str, slot: int) -> asyncio.Lock:
         """Return the lock that keeps one command per slot in flight."""
@@ -211,9 +286,19 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         nothing and fires nothing.
         """
         received = dt_util.utcnow()
+        pushes_arrived = self.pushes_arrive
         self.last_push = received
+        if not pushes_arrived:
+            self._async_update_poll_interval()
         fleet = self.data
         cabinet = fleet.get(push.cabinet_id) if fleet is not None else None
+        if push.cabinet_id in self._excluded_ids:
+            _LOGGER.debug(
+                "Ignored push %s for cabinet %s, which the options leave out",
+                push.kind,
+                push.cabinet_id,
+            )
+            return
         if fleet is None or cabinet is None:
             # NOTE: the event of this push is not fired: the cabinet has no
             # device or event entity until the refresh adds them.

@@ -85,23 +85,31 @@ def async_setup_cabinet_entities(
     The factory runs again for a cabinet only when it is new or its slot
     count changed, and only entities with an unseen unique id are added.
     """
-    added_ids: set[str] = set()
+    added_ids: dict[str, set[str]] = {}
     slot_counts: dict[str, int | None] = {}
 
     @callback
     def add_new_entities() -> None:
+        fleet = coordinator.data
+        # A cabinet that left the fleet lost its device and entities, so if
+        # it comes back its entities are added again.
+        for cabinet_id in [key for key in slot_counts if key not in fleet]:
+            del slot_counts[cabinet_id]
+            added_ids.pop(cabinet_id, None)
+
         new_entities: list[BajieCabinetEntity] = []
-        for cabinet_id, cabinet in coordinator.data.items():
+        for cabinet_id, cabinet in fleet.items():
             if cabinet_id in slot_counts and slot_counts[cabinet_id] == (
                 cabinet.total_slots
             ):
                 continue
             slot_counts[cabinet_id] = cabinet.total_slots
+            known = added_ids.setdefault(cabinet_id, set())
             for entity in factory(coordinator, cabinet):
                 unique_id = entity.unique_id
-                if unique_id is None or unique_id in added_ids:
+                if unique_id is None or unique_id in known:
                     continue
-                added_ids.add(unique_id)
+                known.add(unique_id)
                 new_entities.append(entity)
         if new_entities:
             async_add_entities(new_entities)

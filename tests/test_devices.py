@@ -1,0 +1,220 @@
+"""Tests of devices appearing, going stale, being filtered and deleted."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.bajie_charging import async_remove_config_entry_device
+from custom_components.bajie_charging.const import (
+    CONF_CABINETS,
+    CONF_POLL_INTERVAL,
+    CONF_PUSH_POLL_INTERVAL,
+    DOMAIN,
+)
+from custom_components.bajie_charging.coordinator import STALE_AFTER_POLLS
+from simulator import FaultRule, Simulator
+
+from .conftest import WEBHOOK_ID
+
+
+def _cabinet_ids(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
+    """Return the cabinet ids of the entry's devices."""
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    return {
+        cabinet_id
+        for device in devices
+        for domain, cabinet_id in device.identifiers
+        if domain == DOMAIN
+    }
+
+
+async def _poll(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+
+async def test_new_cabinet_appears_after_poll(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """A cabinet newly bound to the account gets a device and entities."""
+    cabinet_id = simulator.add_cabinet()
+    await _poll(hass, loaded_entry)
+
+    assert cabinet_id in _cabinet_ids(hass, loaded_entry)
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{cabinet_id}_batteries_to_rent"
+    )
+    assert entity_id is not None
+    assert hass.states.get(entity_id) is not None
+
+
+async def test_push_for_unknown_cabinet_adds_it(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: Simulator,
+    hass_client_no_auth,
+) -> None:
+    """A push naming an unknown cabinet refreshes the fleet at once."""
+    cabinet_id = simulator.add_cabinet()
+    client = await hass_client_no_auth()
+    body = simulator.build_push(cabinet_id, "CABINET_STATUS")
+    response = await client.post(f"/api/webhook/{WEBHOOK_ID}", json=body)
+    assert response.status == 200
+    await hass.async_block_till_done()
+
+    assert cabinet_id in _cabinet_ids(hass, loaded_entry)
+
+
+async def test_cabinet_removed_after_repeated_absence(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """A cabinet missing from several listings in a row loses its device."""
+    cabinet_id = simulator.cabinet_ids[0]
+    simulator.remove_cabinet(cabinet_id)
+
+    for _ in range(STALE_AFTER_POLLS - 1):
+        await _poll(hass, loaded_entry)
+        assert cabinet_id in _cabinet_ids(hass, loaded_entry)
+        assert cabinet_id in loaded_entry.runtime_data.coordinator.data
+
+    await _poll(hass, loaded_entry)
+
+    assert cabinet_id not in _cabinet_ids(hass, loaded_entry)
+    assert cabinet_id not in loaded_entry.runtime_data.coordinator.data
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{cabinet_id}_batteries_to_rent"
+    )
+    assert entity_id is None
+
+
+async def test_cabinet_back_before_stale_is_kept(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """The count of missing listings restarts when the cabinet comes back."""
+    cabinet_id = simulator.cabinet_ids[0]
+    cabinet = simulator.cabinets[cabinet_id]
+    simulator.remove_cabinet(cabinet_id)
+    for _ in range(STALE_AFTER_POLLS - 1):
+        await _poll(hass, loaded_entry)
+    simulator.fleet.cabinets[cabinet_id] = cabinet
+    await _poll(hass, loaded_entry)
+    simulator.remove_cabinet(cabinet_id)
+    for _ in range(STALE_AFTER_POLLS - 1):
+        await _poll(hass, loaded_entry)
+
+    assert cabinet_id in _cabinet_ids(hass, loaded_entry)
+
+
+async def test_empty_listing_removes_nothing(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """An empty fleet listing never counts towards removing devices."""
+    before = _cabinet_ids(hass, loaded_entry)
+    for cabinet_id in list(simulator.cabinet_ids):
+        simulator.remove_cabinet(cabinet_id)
+
+    for _ in range(STALE_AFTER_POLLS + 1):
+        await _poll(hass, loaded_entry)
+
+    assert _cabinet_ids(hass, loaded_entry) == before
+    assert set(loaded_entry.runtime_data.coordinator.data) == before
+
+
+async def test_failed_listing_removes_nothing(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """Failed polls never count towards removing devices."""
+    before = _cabinet_ids(hass, loaded_entry)
+    simulator.add_fault(FaultRule(path="*", status=500))
+
+    for _ in range(STALE_AFTER_POLLS + 1):
+        await _poll(hass, loaded_entry)
+
+    assert _cabinet_ids(hass, loaded_entry) == before
+
+
+async def test_filter_keeps_only_chosen_cabinets(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """A cabinet filter removes the other cabinets' devices at the reload."""
+    kept = simulator.cabinet_ids[0]
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={CONF_CABINETS: [kept]}
+    )
+    await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert _cabinet_ids(hass, loaded_entry) == {kept}
+    assert set(loaded_entry.runtime_data.coordinator.data) == {kept}
+
+
+async def test_push_for_filtered_cabinet_is_ignored(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: Simulator,
+    hass_client_no_auth,
+) -> None:
+    """A push for a cabinet the filter leaves out changes and polls nothing."""
+    kept, left_out = simulator.cabinet_ids[0], simulator.cabinet_ids[1]
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={CONF_CABINETS: [kept]}
+    )
+    await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    simulator.clear_requests()
+
+    client = await hass_client_no_auth()
+    body = simulator.build_push(left_out, "CABINET_STATUS")
+    response = await client.post(f"/api/webhook/{WEBHOOK_ID}", json=body)
+    await hass.async_block_till_done()
+
+    assert response.status == 200
+    assert simulator.request_count() == 0
+    assert left_out not in _cabinet_ids(hass, loaded_entry)
+
+
+async def test_user_may_delete_only_gone_cabinets(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """A listed cabinet's device cannot be deleted; a gone one's can."""
+    registry = dr.async_get(hass)
+    listed_id = simulator.cabinet_ids[0]
+    listed = registry.async_get_device_by_identifier(
+        (DOMAIN, listed_id), loaded_entry.entry_id
+    )
+    gone = registry.async_get_or_create(
+        config_entry_id=loaded_entry.entry_id, identifiers={(DOMAIN, "GONE0001")}
+    )
+    assert listed is not None
+
+    assert await async_remove_config_entry_device(hass, loaded_entry, listed) is False
+    assert await async_remove_config_entry_device(hass, loaded_entry, gone) is True
+
+
+async def test_poll_interval_follows_pushes(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    simulator: Simulator,
+    hass_client_no_auth,
+) -> None:
+    """Polling slows down while pushes arrive, as the options set."""
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        config_entry, options={CONF_POLL_INTERVAL: 2, CONF_PUSH_POLL_INTERVAL: 30}
+    )
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = config_entry.runtime_data.coordinator
+    assert coordinator.update_interval == timedelta(minutes=2)
+    assert coordinator.pushes_arrive is False
+
+    client = await hass_client_no_auth()
+    body = simulator.build_push(simulator.cabinet_ids[0], "CABINET_STATUS")
+    await client.post(f"/api/webhook/{WEBHOOK_ID}", json=body)
+
+    assert coordinator.pushes_arrive is True
+    assert coordinator.update_interval == timedelta(minutes=30)
