@@ -9,11 +9,18 @@ from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
 
+from custom_components.bajie_charging.api import DEFAULT_TIMEOUT
 from custom_components.bajie_charging.const import DOMAIN
 from simulator import FaultRule, Simulator
+
+from .time_travel import advance_until
 
 EJECT_PATH = "/cabinet/ejectByRepair"
 
@@ -142,3 +149,164 @@ async def test_press_right_after_success_is_rejected(
 
     assert error.value.translation_key == "eject_in_progress"
     assert simulator.request_count(EJECT_PATH) == 0
+
+
+def _batteries_to_rent(hass: HomeAssistant, cabinet_id: str) -> str:
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{cabinet_id}_batteries_to_rent"
+    )
+    assert entity_id is not None
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state.state
+
+
+async def test_timeout_after_sending_is_unknown(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """An eject the cloud received without responding times out, not resent.
+
+    The client's real timeout runs out on a moved clock.
+    """
+    cabinet_id = simulator.cabinet_ids[0]
+    slot = _slot_with_battery(simulator, cabinet_id)
+    simulator.add_fault(FaultRule(path=EJECT_PATH, hang=True))
+    simulator.clear_requests()
+
+    press = hass.async_create_task(_press(hass, _button(hass, cabinet_id, slot)))
+    seconds = await advance_until(hass, press.done, limit=DEFAULT_TIMEOUT + 5)
+
+    with pytest.raises(HomeAssistantError) as error:
+        press.result()
+    assert error.value.translation_key == "eject_result_unknown"
+    assert seconds >= DEFAULT_TIMEOUT
+    assert simulator.request_count(EJECT_PATH) == 1
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        FaultRule(path=EJECT_PATH, status=503),
+        FaultRule(path=EJECT_PATH, malformed=True),
+    ],
+    ids=["http-503", "malformed"],
+)
+async def test_unusable_reply_is_unknown(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: Simulator,
+    fault: FaultRule,
+) -> None:
+    """A server error or garbled reply to a sent eject is unknown, never resent."""
+    cabinet_id = simulator.cabinet_ids[0]
+    slot = _slot_with_battery(simulator, cabinet_id)
+    simulator.add_fault(fault)
+    simulator.clear_requests()
+
+    with pytest.raises(HomeAssistantError) as error:
+        await _press(hass, _button(hass, cabinet_id, slot))
+
+    assert error.value.translation_key == "eject_result_unknown"
+    assert simulator.request_count(EJECT_PATH) == 1
+
+
+async def test_unopened_connection_retried_once(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """An eject whose connection never opened is tried once more, then fails."""
+    cabinet_id = simulator.cabinet_ids[0]
+    slot = _slot_with_battery(simulator, cabinet_id)
+    client = loaded_entry.runtime_data.client
+    sent_before = client.request_count
+    await simulator.stop()
+
+    with pytest.raises(HomeAssistantError) as error:
+        await _press(hass, _button(hass, cabinet_id, slot))
+
+    assert error.value.translation_key == "eject_failed"
+    assert client.request_count - sent_before == 2
+    assert simulator.cabinets[cabinet_id].slots[slot] is not None
+
+
+async def test_refused_eject_changes_no_counts(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """An eject refused with a business code is shown, not resent, counts stay."""
+    cabinet_id = simulator.cabinet_ids[0]
+    slot = _slot_with_battery(simulator, cabinet_id)
+    before = _batteries_to_rent(hass, cabinet_id)
+    simulator.add_fault(
+        FaultRule(path=EJECT_PATH, business_error=(2004, "Device not online."))
+    )
+    simulator.clear_requests()
+
+    with pytest.raises(HomeAssistantError) as error:
+        await _press(hass, _button(hass, cabinet_id, slot))
+    await hass.async_block_till_done()
+
+    assert error.value.translation_key == "eject_rejected"
+    assert "Device not online." in str(error.value)
+    assert simulator.request_count(EJECT_PATH) == 1
+    assert simulator.cabinets[cabinet_id].slots[slot] is not None
+    assert _batteries_to_rent(hass, cabinet_id) == before
+
+
+async def test_press_after_unknown_result_is_rejected(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """A press right after an eject with an unknown result sends nothing."""
+    cabinet_id = simulator.cabinet_ids[0]
+    slot = _slot_with_battery(simulator, cabinet_id)
+    entity_id = _button(hass, cabinet_id, slot)
+    simulator.add_fault(FaultRule(path=EJECT_PATH, malformed=True, times=1))
+    with pytest.raises(HomeAssistantError):
+        await _press(hass, entity_id)
+    simulator.clear_requests()
+
+    with pytest.raises(HomeAssistantError) as error:
+        await _press(hass, entity_id)
+
+    assert error.value.translation_key == "eject_in_progress"
+    assert simulator.request_count(EJECT_PATH) == 0
+
+
+@pytest.mark.parametrize(
+    ("continue_on_error", "expected_done_events"),
+    [(True, 1), (False, 0)],
+    ids=["continue", "stop"],
+)
+async def test_failed_eject_in_automation(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: Simulator,
+    continue_on_error: bool,
+    expected_done_events: int,
+) -> None:
+    """With continue_on_error an automation goes on after a failed eject."""
+    cabinet_id = simulator.cabinet_ids[0]
+    slot = _empty_slot(simulator, cabinet_id)
+    done_events = async_capture_events(hass, "test_eject_attempt_done")
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "triggers": [{"trigger": "event", "event_type": "test_eject"}],
+                "actions": [
+                    {
+                        "action": "button.press",
+                        "target": {"entity_id": _button(hass, cabinet_id, slot)},
+                        "continue_on_error": continue_on_error,
+                    },
+                    {"event": "test_eject_attempt_done"},
+                ],
+            }
+        },
+    )
+    simulator.clear_requests()
+
+    hass.bus.async_fire("test_eject")
+    await hass.async_block_till_done()
+
+    assert simulator.request_count(EJECT_PATH) == 1
+    assert len(done_events) == expected_done_events

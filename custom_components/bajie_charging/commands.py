@@ -26,8 +26,8 @@ from .coordinator import BajieCoordinator
 _LOGGER = logging.getLogger(__name__)
 
 EJECT_REPEAT_GUARD_SECONDS = 5.0
-"""A second eject of the same slot this soon after an accepted one is taken
-for a double press and rejected: the slot is empty by then anyway."""
+"""A second eject of the same slot this soon after one the cloud accepted, or
+may have accepted, is taken for a double press and rejected."""
 
 
 def _error(key: str, **placeholders: str) -> HomeAssistantError:
@@ -35,6 +35,16 @@ def _error(key: str, **placeholders: str) -> HomeAssistantError:
         translation_domain=DOMAIN,
         translation_key=key,
         translation_placeholders=placeholders,
+    )
+
+
+def _is_slot_busy(coordinator: BajieCoordinator, cabinet_id: str, slot: int) -> bool:
+    """Return whether an eject of the slot is in flight or went out just now."""
+    if coordinator.slot_lock(cabinet_id, slot).locked():
+        return True
+    sent_at = coordinator.eject_accepted_at.get((cabinet_id, slot))
+    return sent_at is not None and time.monotonic() - sent_at < (
+        EJECT_REPEAT_GUARD_SECONDS
     )
 
 
@@ -52,31 +62,30 @@ async def async_eject(
     """
     if isinstance(slot, bool) or not isinstance(slot, int) or slot < 1:
         raise _error("invalid_slot", slot=str(slot))
-
-    lock = coordinator.slot_lock(cabinet_id, slot)
-    accepted_at = coordinator.eject_accepted_at.get((cabinet_id, slot))
-    recently_accepted = (
-        accepted_at is not None
-        and time.monotonic() - accepted_at < EJECT_REPEAT_GUARD_SECONDS
-    )
-    if lock.locked() or recently_accepted:
+    if mode is EjectMode.RENT and not order_id:
+        raise _error("order_id_required")
+    # An uncontended asyncio.Lock is taken without yielding to the event loop,
+    # so no other press runs between this check and taking the lock.
+    if _is_slot_busy(coordinator, cabinet_id, slot):
         raise _error("eject_in_progress", cabinet_id=cabinet_id, slot=str(slot))
 
     placeholders = {"cabinet_id": cabinet_id, "slot": str(slot)}
-    async with lock:
+    async with coordinator.slot_lock(cabinet_id, slot):
         _LOGGER.info("Ejecting slot %s of cabinet %s (%s)", slot, cabinet_id, mode)
         try:
             if mode is EjectMode.RENT:
-                if not order_id:
-                    raise _error("order_id_required")
+                assert order_id is not None
                 await coordinator.client.async_eject_by_rent(cabinet_id, slot, order_id)
             else:
                 await coordinator.client.async_eject_by_repair(cabinet_id, slot)
         except ChargeNowCommandUnknownError as err:
+            coordinator.eject_accepted_at[(cabinet_id, slot)] = time.monotonic()
             _LOGGER.warning(
-                "No reply to the eject of slot %s of cabinet %s; not resending",
+                "Eject of slot %s of cabinet %s has an unknown result, not resending:"
+                " %s",
                 slot,
                 cabinet_id,
+                err,
             )
             raise _error("eject_result_unknown", **placeholders) from err
         except ChargeNowApiError as err:

@@ -13,30 +13,43 @@ import json
 import logging
 import time
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from homeassistant.components import webhook
 from homeassistant.const import CONF_USERNAME
 from homeassistant.core import HomeAssistant, callback
 
-from .api.push import InvalidPushError, parse_push
+from .api.push import InvalidPushError, PushEvent, parse_push
 from .const import DOMAIN, MAX_PUSH_BODY_BYTES
 from .coordinator import BajieConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 
-WARNING_INTERVAL_SECONDS = 300.0
-"""Bad pushes log at most one warning per reason in this many seconds."""
+LOG_INTERVAL_SECONDS = 300.0
+"""Bad pushes log at most one message per reason in this many seconds."""
+
+# Home Assistant's webhook component logs a warning that contains the webhook
+# id when a request arrives with a method the webhook was not registered for
+# (checked in Home Assistant 2026.10). The id is the webhook's only secret, so
+# GET and PUT are registered too, and this handler responds to them with 405
+# and logs no id. Only POST reaches the coordinator. HEAD never arrives here,
+# because Home Assistant responds to it with 200 itself.
+# NOTE: Home Assistant's HTTP security filter still logs a warning with the
+# raw path, id included, for a request it rejects as harmful (an unsafe byte
+# or query string), before any webhook handler runs.
+REGISTERED_METHODS = (hdrs.METH_POST, hdrs.METH_GET, hdrs.METH_PUT)
 
 
-class _RateLimitedWarnings:
-    """Logs a warning per reason at most once per interval, counting repeats."""
+class _RateLimitedLog:
+    """Logs a message per reason at most once per interval, counting repeats."""
 
     def __init__(self, interval: float) -> None:
+        """Start with nothing logged."""
         self._interval = interval
         self._last_logged: dict[str, float] = {}
         self._suppressed: dict[str, int] = {}
 
-    def warn(self, reason: str, message: str, *args: object) -> None:
+    def log(self, level: int, reason: str, message: str, *args: object) -> None:
+        """Log the message unless one for the same reason was logged recently."""
         now = time.monotonic()
         last = self._last_logged.get(reason)
         if last is not None and now - last < self._interval:
@@ -45,9 +58,9 @@ class _RateLimitedWarnings:
         suppressed = self._suppressed.pop(reason, 0)
         self._last_logged[reason] = now
         if suppressed:
-            message += " (%s similar pushes not logged)"
+            message += " (%s similar requests not logged)"
             args = (*args, suppressed)
-        _LOGGER.warning(message, *args)
+        _LOGGER.log(level, message, *args)
 
 
 def _response(status: HTTPStatus, message: str) -> web.Response:
@@ -57,52 +70,120 @@ def _response(status: HTTPStatus, message: str) -> web.Response:
     )
 
 
-async def _read_body(request: web.Request) -> bytes | None:
-    """Read at most MAX_PUSH_BODY_BYTES; None when the body is larger."""
-    if (request.content_length or 0) > MAX_PUSH_BODY_BYTES:
+def _declared_length(request: web.Request) -> int | None:
+    """Return the Content-Length header as a number, or None when unreadable."""
+    # Requests relayed by Home Assistant Cloud are MockRequest objects, which
+    # have headers but no content_length attribute.
+    try:
+        return int(request.headers.get(hdrs.CONTENT_LENGTH, ""))
+    except ValueError:
         return None
+
+
+async def _read_body(request: web.Request) -> bytes | None:
+    """Read the body, or return None when it exceeds MAX_PUSH_BODY_BYTES."""
+    declared = _declared_length(request)
+    if declared is not None and declared > MAX_PUSH_BODY_BYTES:
+        return None
+
+    # MockRequest returns a new reader on every access of `content`, so the
+    # reader is taken once.
+    stream = request.content
     body = bytearray()
-    while chunk := await request.content.read(MAX_PUSH_BODY_BYTES + 1 - len(body)):
+    while chunk := await stream.read(MAX_PUSH_BODY_BYTES + 1 - len(body)):
         body += chunk
         if len(body) > MAX_PUSH_BODY_BYTES:
             return None
     return bytes(body)
 
 
-@callback
-def async_register_webhook(hass: HomeAssistant, entry: BajieConfigEntry) -> None:
-    """Register the entry's webhook; it is unregistered when the entry unloads."""
-    webhook_id = entry.runtime_data.webhook_id
-    warnings = _RateLimitedWarnings(WARNING_INTERVAL_SECONDS)
-    username = entry.data[CONF_USERNAME]
+def _is_same_account(pushed: str, username: str) -> bool:
+    """Return whether the push's agent account is the entry's account."""
+    # The config entry's unique id treats the account name as case-insensitive.
+    return pushed.strip().casefold() == username.strip().casefold()
 
-    async def handle_push(
-        hass: HomeAssistant, webhook_id: str, request: web.Request
+
+class PushReceiver:
+    """Validates the pushes of one config entry and applies them."""
+
+    def __init__(self, entry: BajieConfigEntry) -> None:
+        """Bind the receiver to its entry."""
+        self._entry = entry
+        self._username: str = entry.data[CONF_USERNAME]
+        self._log = _RateLimitedLog(LOG_INTERVAL_SECONDS)
+
+    async def async_handle(
+        self, hass: HomeAssistant, webhook_id: str, request: web.Request
     ) -> web.Response:
-        """Validate one push and hand it to the coordinator."""
+        """Respond to one request to the webhook; never raise."""
+        try:
+            return await self._async_handle(request)
+        except Exception as err:
+            # Home Assistant would log the webhook id with the traceback, so
+            # the error is logged here without it. The error's text may quote
+            # the body, so it goes to the debug log only.
+            self._log.log(
+                logging.ERROR,
+                "internal_error",
+                "Failed to process a push (%s); debug logging shows the details",
+                type(err).__name__,
+            )
+            _LOGGER.debug("Failed to process a push", exc_info=True)
+            return _response(HTTPStatus.OK, "not processed")
+
+    async def _async_handle(self, request: web.Request) -> web.Response:
+        """Read, validate and apply one request."""
+        if request.method != hdrs.METH_POST:
+            self._log.log(
+                logging.WARNING,
+                "method",
+                "Rejected a %s request to the push webhook, which accepts only POST",
+                request.method,
+            )
+            response = _response(HTTPStatus.METHOD_NOT_ALLOWED, "only POST is allowed")
+            response.headers[hdrs.ALLOW] = hdrs.METH_POST
+            return response
+
         raw = await _read_body(request)
         if raw is None:
-            warnings.warn(
-                "too_large", "Rejected a push larger than %s bytes", MAX_PUSH_BODY_BYTES
+            self._log.log(
+                logging.WARNING,
+                "too_large",
+                "Rejected a push larger than %s bytes",
+                MAX_PUSH_BODY_BYTES,
             )
             return _response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body too large")
 
         try:
             body = json.loads(raw)
-        except UnicodeDecodeError, json.JSONDecodeError, RecursionError:
-            warnings.warn("not_json", "Rejected a push that is not valid JSON")
+        except ValueError, RecursionError:
+            # ValueError covers invalid JSON and UTF-8, and integers longer
+            # than Python's int conversion limit (4300 digits by default).
+            self._log.log(
+                logging.WARNING, "not_json", "Rejected a push that is not valid JSON"
+            )
             _LOGGER.debug("Push body that is not JSON: %.200r", raw)
             return _response(HTTPStatus.BAD_REQUEST, "body is not valid JSON")
 
         try:
             event = parse_push(body)
         except InvalidPushError as err:
-            warnings.warn("invalid", "Rejected an invalid push: %s", err)
+            self._log.log(
+                logging.WARNING, "invalid", "Rejected an invalid push: %s", err
+            )
             _LOGGER.debug("Invalid push body: %.500r", raw)
             return _response(HTTPStatus.BAD_REQUEST, str(err))
 
-        if event.agent_account is not None and event.agent_account != username:
-            warnings.warn(
+        return self._apply(event)
+
+    def _apply(self, event: PushEvent) -> web.Response:
+        """Hand a valid push to the coordinator unless it is for another account."""
+        # NOTE: a push without agentAccount is applied. The wire format always
+        # sends it, and the secret webhook id already identifies the entry.
+        account = event.agent_account
+        if account is not None and not _is_same_account(account, self._username):
+            self._log.log(
+                logging.WARNING,
                 "other_account",
                 "Ignored a push for cabinet %s of another agent account",
                 event.cabinet_id,
@@ -110,16 +191,22 @@ def async_register_webhook(hass: HomeAssistant, entry: BajieConfigEntry) -> None
             return _response(HTTPStatus.OK, "ignored: other agent account")
 
         _LOGGER.debug("Push %s for cabinet %s", event.kind, event.cabinet_id)
-        entry.runtime_data.coordinator.async_apply_push(event)
+        self._entry.runtime_data.coordinator.async_apply_push(event)
         return _response(HTTPStatus.OK, "ok")
 
+
+@callback
+def async_register_webhook(hass: HomeAssistant, entry: BajieConfigEntry) -> None:
+    """Register the entry's webhook; it is unregistered when the entry unloads."""
+    webhook_id = entry.runtime_data.webhook_id
+    receiver = PushReceiver(entry)
     webhook.async_register(
         hass,
         DOMAIN,
         entry.title,
         webhook_id,
-        handle_push,
+        receiver.async_handle,
         local_only=False,
-        allowed_methods=["POST"],
+        allowed_methods=REGISTERED_METHODS,
     )
     entry.async_on_unload(lambda: webhook.async_unregister(hass, webhook_id))

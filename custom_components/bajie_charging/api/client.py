@@ -37,6 +37,9 @@ DEFAULT_RETRY_DELAYS = (0.5, 1.0)
 
 MAX_LISTING_PAGES = 1000
 """Maximum pages read per listing, so a cloud that pages forever ends the loop."""
+MAX_RETRY_AFTER = 3600.0
+"""Maximum wait in seconds read from a Retry-After header. Longer values are
+cut to this, so a garbled header cannot stop polling for days."""
 
 _LISTING_PAGE_PATH = "/cabinet/getAllDevicePage"
 _LISTING_PATH = "/cabinet/getAllDevice"
@@ -91,6 +94,17 @@ class _HttpStatusError(ChargeNowConnectionError):
 
 class _ConnectionNotOpenedError(ChargeNowConnectionError):
     """The connection to the cloud never opened, so no part of the request was sent."""
+
+
+class _CommandServerError(ChargeNowCommandUnknownError, _HttpStatusError):
+    """A command got HTTP 5xx, which a proxy or the cloud may send after acting."""
+
+
+class _CommandReplyError(ChargeNowCommandUnknownError, ChargeNowResponseError):
+    """A command got a reply that is not a readable envelope, after it was sent."""
+
+
+_MAY_HAVE_ACTED = "so the cabinet may have acted on it"
 
 
 class ChargeNowClient:
@@ -351,12 +365,12 @@ class ChargeNowClient:
                     response.status,
                     time.monotonic() - started,
                 )
-                _raise_for_status(response, method, path)
+                _raise_for_status(response, method, path, command=command)
                 try:
                     body = await response.json(content_type=None)
                 except ValueError as err:
-                    raise ChargeNowResponseError(
-                        f"{method} {path} returned a body that is not JSON"
+                    raise _reply_error(
+                        f"{method} {path} returned a body that is not JSON", command
                     ) from err
         except TimeoutError as err:
             _LOGGER.debug(
@@ -364,7 +378,7 @@ class ChargeNowClient:
             )
             if command:
                 raise ChargeNowCommandUnknownError(
-                    f"{method} {path} timed out, so the cabinet may have acted on it"
+                    f"{method} {path} timed out, {_MAY_HAVE_ACTED}"
                 ) from err
             raise ChargeNowTimeoutError(f"{method} {path} timed out") from err
         except aiohttp.ClientConnectorError as err:
@@ -375,15 +389,33 @@ class ChargeNowClient:
             if command:
                 raise ChargeNowCommandUnknownError(
                     f"{method} {path} lost its connection after the request may "
-                    f"have been sent ({err}), so the cabinet may have acted on it"
+                    f"have been sent ({err}), {_MAY_HAVE_ACTED}"
                 ) from err
             raise ChargeNowConnectionError(f"{method} {path} failed: {err}") from err
 
-        return _unwrap_envelope(body, method, path)
+        return _unwrap_envelope(body, method, path, command=command)
 
 
-def _raise_for_status(response: aiohttp.ClientResponse, method: str, path: str) -> None:
-    """Raise the client's error for an HTTP status that is not 2xx."""
+def _reply_error(message: str, command: bool) -> ChargeNowResponseError:
+    """Return the error for an unreadable reply.
+
+    For a command it is also a ChargeNowCommandUnknownError, because the
+    cloud received the command before it sent the reply.
+    """
+    if command:
+        return _CommandReplyError(f"{message}, {_MAY_HAVE_ACTED}")
+    return ChargeNowResponseError(message)
+
+
+def _raise_for_status(
+    response: aiohttp.ClientResponse, method: str, path: str, *, command: bool
+) -> None:
+    """Raise the client's error for an HTTP status that is not 2xx.
+
+    HTTP 5xx to a command raises a ChargeNowCommandUnknownError that is also
+    a ChargeNowConnectionError, because a gateway may time out or fail after
+    the cloud acted on the command.
+    """
     status = response.status
     if 200 <= status < 300:
         return
@@ -394,19 +426,26 @@ def _raise_for_status(response: aiohttp.ClientResponse, method: str, path: str) 
         raise ChargeNowRateLimitError(
             f"{method} {path} was rate limited by the cloud (HTTP 429)", retry_after
         )
+    if command and status >= _HTTP_SERVER_ERROR:
+        raise _CommandServerError(
+            f"{method} {path} returned HTTP {status}, {_MAY_HAVE_ACTED}", status
+        )
     raise _HttpStatusError(f"{method} {path} returned HTTP {status}", status)
 
 
-def _unwrap_envelope(body: object, method: str, path: str) -> Any:
+def _unwrap_envelope(body: object, method: str, path: str, *, command: bool) -> Any:
     """Return the `data` of a successful envelope, or raise for any other body."""
     if not isinstance(body, Mapping):
-        raise ChargeNowResponseError(
-            f"{method} {path} returned a JSON {type(body).__name__}, expected an object"
+        raise _reply_error(
+            f"{method} {path} returned a JSON {type(body).__name__}, "
+            "expected an object",
+            command,
         )
     code = to_int(body.get("code"))
     if code is None:
-        raise ChargeNowResponseError(
-            f"{method} {path} returned no readable code: {body.get('code')!r}"
+        raise _reply_error(
+            f"{method} {path} returned no readable code: {body.get('code')!r}",
+            command,
         )
     message = to_str(body.get("msg")) or ""
     if code in _AUTH_CODES:
@@ -434,7 +473,7 @@ def _parse_retry_after(value: str | None) -> float | None:
     """Read a Retry-After header as seconds from now.
 
     The header contains either a number of seconds or an HTTP-date. Return None
-    when it is absent or unreadable.
+    when it is absent or unreadable, and at most MAX_RETRY_AFTER.
     """
     if value is None:
         return None
@@ -445,7 +484,7 @@ def _parse_retry_after(value: str | None) -> float | None:
         pass
     else:
         if math.isfinite(seconds) and seconds >= 0:
-            return seconds
+            return min(seconds, MAX_RETRY_AFTER)
         return None
 
     try:
@@ -455,7 +494,8 @@ def _parse_retry_after(value: str | None) -> float | None:
     if moment.tzinfo is None:
         # HTTP-dates are always in GMT.
         moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+    seconds = (moment - datetime.now(UTC)).total_seconds()
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def _parse_listing_page(data: object) -> tuple[list[Any], int | None, int | None]:

@@ -120,6 +120,9 @@ class PushEvent:
     """Event time as sent, without a zone."""
     online: bool | None = None
     signal: int | None = None
+    signal_sent: bool = False
+    """Whether the push carried a signal key; an unreadable value there makes
+    the signal unknown, while a push without the key leaves it alone."""
     total_slots: int | None = None
     rentable: int | None = None
     returnable: int | None = None
@@ -328,6 +331,7 @@ def parse_push(body: object) -> PushEvent:
         timestamp=_parse_timestamp(body.get("timestamp")),
         online=online,
         signal=_clean_signal(data.get("signal")),
+        signal_sent="signal" in data,
         total_slots=_clean_count(data.get("totalCount")),
         rentable=_clean_count(data.get("rentableCount")),
         returnable=_clean_count(data.get("returnableCount")),
@@ -419,7 +423,7 @@ def apply_push(cabinet: Cabinet, event: PushEvent) -> Cabinet:
     elif event.kind in {PushKind.CABINET_STATUS, PushKind.BATTERY_IN}:
         # Only a connected cabinet can report its status or a return.
         changes["online"] = True
-    if event.signal is not None:
+    if event.signal_sent:
         changes["signal"] = event.signal
     if event.total_slots is not None:
         changes["total_slots"] = event.total_slots
