@@ -42,7 +42,7 @@ def _is_slot_busy(coordinator: BajieCoordinator, cabinet_id: str, slot: int) -> 
     """Return whether an eject of the slot is in flight or went out just now."""
     if coordinator.slot_lock(cabinet_id, slot).locked():
         return True
-    sent_at = coordinator.eject_accepted_at.get((cabinet_id, slot))
+    sent_at = coordinator.eject_sent_at.get((cabinet_id, slot))
     return sent_at is not None and time.monotonic() - sent_at < (
         EJECT_REPEAT_GUARD_SECONDS
     )
@@ -79,7 +79,7 @@ async def async_eject(
             else:
                 await coordinator.client.async_eject_by_repair(cabinet_id, slot)
         except ChargeNowCommandUnknownError as err:
-            coordinator.eject_accepted_at[(cabinet_id, slot)] = time.monotonic()
+            coordinator.eject_sent_at[(cabinet_id, slot)] = time.monotonic()
             _LOGGER.warning(
                 "Eject of slot %s of cabinet %s has an unknown result, not resending:"
                 " %s",
@@ -102,7 +102,7 @@ async def async_eject(
             raise _error(
                 "eject_failed", **placeholders, error=str(err) or type(err).__name__
             ) from err
-        coordinator.eject_accepted_at[(cabinet_id, slot)] = time.monotonic()
+        coordinator.eject_sent_at[(cabinet_id, slot)] = time.monotonic()
         _LOGGER.info(
             "Cloud accepted the eject of slot %s of cabinet %s", slot, cabinet_id
         )

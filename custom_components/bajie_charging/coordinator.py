@@ -83,8 +83,8 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             list
         )
         self._slot_locks: dict[tuple[str, int], asyncio.Lock] = {}
-        self.eject_accepted_at: dict[tuple[str, int], float] = {}
-        """Monotonic time of the last eject the cloud accepted, per slot."""
+        self.eject_sent_at: dict[tuple[str, int], float] = {}
+        """Monotonic time of the last eject the cloud accepted or left unanswered."""
         self._notified: Fleet = {}
         self._notified_success: bool | None = None
         self._event_listeners: defaultdict[str, list[CabinetEventListener]] = (

@@ -82,7 +82,7 @@ async def async_get_device_diagnostics(
         "seconds_since_eject_by_slot": {
             str(slot): round(now - sent_at, 1)
             for (ejected_cabinet, slot), sent_at in sorted(
-                coordinator.eject_accepted_at.items()
+                coordinator.eject_sent_at.items()
             )
             if ejected_cabinet == cabinet_id
         },
