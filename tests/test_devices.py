@@ -22,13 +22,13 @@ from .conftest import WEBHOOK_ID
 
 
 def _cabinet_ids(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
-    """Return the cabinet ids of the entry's devices."""
+    """Return the cabinet ids of the entry's cabinet devices."""
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
     return {
         cabinet_id
         for device in devices
         for domain, cabinet_id in device.identifiers
-        if domain == DOMAIN
+        if domain == DOMAIN and cabinet_id != entry.entry_id
     }
 
 
@@ -218,3 +218,45 @@ async def test_poll_interval_follows_pushes(
 
     assert coordinator.pushes_arrive is True
     assert coordinator.update_interval == timedelta(minutes=30)
+
+
+async def test_account_device_links_cabinets(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """Cabinets hang off the account's device, which cannot be deleted."""
+    registry = dr.async_get(hass)
+    account = registry.async_get_device_by_identifier(
+        (DOMAIN, loaded_entry.entry_id), loaded_entry.entry_id
+    )
+    cabinet = registry.async_get_device_by_identifier(
+        (DOMAIN, simulator.cabinet_ids[0]), loaded_entry.entry_id
+    )
+    assert account is not None
+    assert cabinet is not None
+
+    assert cabinet.via_device_id == account.id
+    assert account.entry_type is dr.DeviceEntryType.SERVICE
+    assert await async_remove_config_entry_device(hass, loaded_entry, account) is False
+
+
+async def test_update_mode_sensor(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: Simulator,
+    hass_client_no_auth,
+) -> None:
+    """The update mode reads polling, then push at the first poll after a push."""
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{loaded_entry.entry_id}_update_mode"
+    )
+    assert entity_id is not None
+    assert hass.states.get(entity_id).state == "polling"
+
+    client = await hass_client_no_auth()
+    body = simulator.build_push(simulator.cabinet_ids[0], "CABINET_STATUS")
+    await client.post(f"/api/webhook/{WEBHOOK_ID}", json=body)
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id).state == "polling"
+
+    await _poll(hass, loaded_entry)
+    assert hass.states.get(entity_id).state == "push"

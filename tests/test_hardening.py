@@ -211,7 +211,10 @@ async def test_empty_listing_keeps_devices(
     assert coordinator.last_update_success
     assert set(coordinator.data) == set(cabinet_ids)
     devices = dr.async_entries_for_config_entry(device_registry, loaded_entry.entry_id)
-    assert {next(iter(device.identifiers))[1] for device in devices} == set(cabinet_ids)
+    assert {next(iter(device.identifiers))[1] for device in devices} == {
+        *cabinet_ids,
+        loaded_entry.entry_id,
+    }
     assert _online_state(hass, cabinet_ids[0]) == "on"
 
 

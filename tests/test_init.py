@@ -31,9 +31,8 @@ async def test_setup_and_unload(
     devices = dr.async_entries_for_config_entry(
         dr.async_get(hass), loaded_entry.entry_id
     )
-    assert {next(iter(device.identifiers))[1] for device in devices} == set(
-        simulator.cabinet_ids
-    )
+    identifiers = {next(iter(device.identifiers))[1] for device in devices}
+    assert identifiers == {*simulator.cabinet_ids, loaded_entry.entry_id}
 
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done()

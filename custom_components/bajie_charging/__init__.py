@@ -11,7 +11,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
 from .api import ChargeNowClient
-from .const import CONF_BASE_URL, CONF_WEBHOOK_ID, DOMAIN
+from .const import CONF_BASE_URL, CONF_WEBHOOK_ID, DOMAIN, MANUFACTURER
 from .coordinator import BajieConfigEntry, BajieCoordinator, BajieRuntimeData
 from .push_config import async_restore_push_config
 from .push_health import async_delete_push_issues, async_track_push_health
@@ -47,6 +47,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: BajieConfigEntry) -> boo
     coordinator = BajieCoordinator(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
 
+    coordinator.account_device_id = (
+        dr.async_get(hass)
+        .async_get_or_create(
+            config_entry_id=entry.entry_id,
+            identifiers={(DOMAIN, entry.entry_id)},
+            name=entry.title,
+            manufacturer=MANUFACTURER,
+            model="ChargeNow agent account",
+            entry_type=dr.DeviceEntryType.SERVICE,
+        )
+        .id
+    )
     entry.runtime_data = BajieRuntimeData(
         client=client, coordinator=coordinator, webhook_id=entry.data[CONF_WEBHOOK_ID]
     )
@@ -66,9 +78,13 @@ async def async_remove_config_entry_device(
 ) -> bool:
     """Let the user delete a cabinet's device once the cloud no longer lists it.
 
-    A cabinet still in the fleet would come back with the next poll.
+    A cabinet still in the fleet would come back with the next poll, and the
+    agent account's own device stays while the entry exists.
     """
-    fleet = entry.runtime_data.coordinator.data
+    coordinator = entry.runtime_data.coordinator
+    if device.id == coordinator.account_device_id:
+        return False
+    fleet = coordinator.data
     return not any(
         domain == DOMAIN and cabinet_id in fleet
         for domain, cabinet_id in device.identifiers

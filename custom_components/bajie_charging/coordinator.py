@@ -78,6 +78,8 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             update_interval=poll_interval(entry.options, pushes_arrive=False),
         )
         self.client = client
+        self.account_device_id: str | None = None
+        """Registry id of the agent account's device, which cabinets link to."""
         self.last_push: datetime | None = None
         self._cabinet_listeners: defaultdict[str, list[CALLBACK_TYPE]] = defaultdict(
             list
@@ -194,6 +196,8 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         entry_id = self.config_entry.entry_id
         devices: dict[str, dr.DeviceEntry] = {}
         for device in dr.async_entries_for_config_entry(registry, entry_id):
+            if device.id == self.account_device_id:
+                continue
             for domain, cabinet_id in device.identifiers:
                 if domain == DOMAIN:
                     devices[cabinet_id] = device

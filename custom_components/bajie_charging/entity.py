@@ -14,14 +14,18 @@ from .const import DOMAIN, MANUFACTURER
 from .coordinator import BajieCoordinator
 
 
-def cabinet_device_info(cabinet: Cabinet) -> DeviceInfo:
-    """Describe the device of a cabinet for the device registry."""
+def cabinet_device_info(
+    cabinet: Cabinet, account_device_id: str | None = None
+) -> DeviceInfo:
+    """Describe the device of a cabinet, linked to its agent account's device."""
     info = DeviceInfo(
         identifiers={(DOMAIN, cabinet.cabinet_id)},
         manufacturer=MANUFACTURER,
         name=cabinet.cabinet_id,
         serial_number=cabinet.cabinet_id,
     )
+    if account_device_id is not None:
+        info["via_device_id"] = account_device_id
     if cabinet.total_slots is not None:
         info["model"] = f"{cabinet.total_slots}-slot cabinet"
     if cabinet.model is not None:
@@ -45,7 +49,9 @@ class BajieCabinetEntity(Entity):
         """Bind the entity to its cabinet."""
         self.coordinator = coordinator
         self.cabinet_id = cabinet_id
-        self._attr_device_info = cabinet_device_info(coordinator.data[cabinet_id])
+        self._attr_device_info = cabinet_device_info(
+            coordinator.data[cabinet_id], coordinator.account_device_id
+        )
 
     @property
     def cabinet(self) -> Cabinet | None:

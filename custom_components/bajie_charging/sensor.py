@@ -16,11 +16,13 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import PERCENTAGE, EntityCategory
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Battery, Cabinet
 from .api.push import FaultReason, fault_reason, is_abnormal
 from .cabinet_events import CabinetEvent
+from .const import DOMAIN
 from .coordinator import BajieConfigEntry, BajieCoordinator
 from .entity import BajieCabinetEntity, async_setup_cabinet_entities
 
@@ -144,9 +146,9 @@ async def async_setup_entry(
             )
         return entities
 
-    async_setup_cabinet_entities(
-        entry.runtime_data.coordinator, async_add_entities, build
-    )
+    coordinator = entry.runtime_data.coordinator
+    async_add_entities([BajieUpdateModeSensor(coordinator)])
+    async_setup_cabinet_entities(coordinator, async_add_entities, build)
 
 
 class BajieSensor(BajieCabinetEntity, SensorEntity):
@@ -256,3 +258,37 @@ class BajieLastEventSensor(BajieCabinetEntity, RestoreSensor):
     @callback
     def _handle_cabinet_event(self, event: CabinetEvent) -> None:
         self.async_write_ha_state()
+
+
+class BajieUpdateModeSensor(SensorEntity):
+    """Whether the account's cabinets followed pushes or polling at the last poll.
+
+    It belongs to the agent account's device and is written after polls only,
+    so that a push writes nothing but its own cabinet's entities.
+    """
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    _attr_translation_key = "update_mode"
+    _attr_device_class = SensorDeviceClass.ENUM
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+
+    def __init__(self, coordinator: BajieCoordinator) -> None:
+        """Attach the sensor to the account's device."""
+        self.coordinator = coordinator
+        entry_id = coordinator.config_entry.entry_id
+        self._attr_unique_id = f"{entry_id}_update_mode"
+        self._attr_options = ["push", "polling"]
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry_id)})
+
+    @property
+    def native_value(self) -> str:
+        """Return push while pushes arrive, polling otherwise."""
+        return "push" if self.coordinator.pushes_arrive else "polling"
+
+    async def async_added_to_hass(self) -> None:
+        """Write the state after every poll."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self.coordinator.async_add_listener(self.async_write_ha_state)
+        )
