@@ -9,6 +9,7 @@ from typing import Any
 
 from awesomeversion import AwesomeVersion
 import pytest
+import yaml
 
 ROOT = Path(__file__).parent.parent
 INTEGRATION = ROOT / "custom_components" / "bajie_charging"
@@ -113,3 +114,76 @@ def test_english_matches_strings() -> None:
     assert _load(INTEGRATION / "translations" / "en.json") == _load(
         INTEGRATION / "strings.json"
     )
+
+
+QUALITY_SCALE_RULES = {
+    "bronze": [
+        "action-setup",
+        "appropriate-polling",
+        "brands",
+        "common-modules",
+        "config-flow-test-coverage",
+        "config-flow",
+        "dependency-transparency",
+        "docs-actions",
+        "docs-high-level-description",
+        "docs-installation-instructions",
+        "docs-removal-instructions",
+        "entity-event-setup",
+        "entity-unique-id",
+        "has-entity-name",
+        "runtime-data",
+        "test-before-configure",
+        "test-before-setup",
+        "unique-config-entry",
+    ],
+    "silver": [
+        "action-exceptions",
+        "config-entry-unloading",
+        "docs-configuration-parameters",
+        "docs-installation-parameters",
+        "entity-unavailable",
+        "integration-owner",
+        "log-when-unavailable",
+        "parallel-updates",
+        "reauthentication-flow",
+        "test-coverage",
+    ],
+    "gold": [
+        "devices",
+        "diagnostics",
+        "discovery-update-info",
+        "discovery",
+        "docs-data-update",
+        "docs-examples",
+        "docs-known-limitations",
+        "docs-supported-devices",
+        "docs-supported-functions",
+        "docs-troubleshooting",
+        "docs-use-cases",
+        "dynamic-devices",
+        "entity-category",
+        "entity-device-class",
+        "entity-disabled-by-default",
+        "entity-translations",
+        "exception-translations",
+        "icon-translations",
+        "reconfiguration-flow",
+        "repair-issues",
+        "stale-devices",
+    ],
+    "platinum": ["async-dependency", "inject-websession", "strict-typing"],
+}
+
+
+def test_quality_scale_lists_every_rule() -> None:
+    """quality_scale.yaml marks each rule done, or exempt with a reason."""
+    scale = yaml.safe_load((INTEGRATION / "quality_scale.yaml").read_text())
+    rules = scale["rules"]
+    expected = {rule for tier in QUALITY_SCALE_RULES.values() for rule in tier}
+
+    assert set(rules) == expected
+    for name, rule in rules.items():
+        assert rule["status"] in {"done", "exempt"}, name
+        if rule["status"] == "exempt":
+            assert rule.get("comment"), name
