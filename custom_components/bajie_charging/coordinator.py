@@ -44,7 +44,7 @@ MAX_LOGGED_UNKNOWN_KINDS = 64
 
 @dataclass(slots=True)
 class BajieRuntimeData:
-    """What one loaded config entry keeps while it runs."""
+    """Runtime data of one loaded config entry."""
 
     client: ChargeNowClient
     coordinator: BajieCoordinator
@@ -126,7 +126,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             self.update_interval = interval
 
     async def _async_update_data(self) -> Fleet:
-        """Fetch the fleet listing and merge it with what pushes told."""
+        """Fetch the fleet listing and merge it with the state pushes reported."""
         try:
             listed = await self.client.async_list_cabinets()
         except ChargeNowAuthError as err:
@@ -172,7 +172,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         for cabinet in included:
             known = previous.get(cabinet.cabinet_id)
             if known is not None and cabinet.batteries is None:
-                # The listing carries no battery list; keep what pushes told.
+                # The listing carries no battery list, so keep the one pushes reported.
                 fleet[cabinet.cabinet_id] = replace(cabinet, batteries=known.batteries)
             else:
                 fleet[cabinet.cabinet_id] = cabinet
@@ -186,9 +186,10 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
     ) -> None:
         """Keep cabinets missing from one listing; remove those gone for good.
 
-        A known cabinet (in the last data or with a device of this entry)
-        missing from the listing stays in `fleet` until STALE_AFTER_POLLS
-        successful listings in a row lacked it; then its device is removed.
+        A known cabinet is one in the last data or with a device of this
+        entry. When it is missing from the listing, it stays in `fleet` until
+        STALE_AFTER_POLLS successful listings in a row lacked it, and then
+        its device is removed.
         An empty listing counts for nothing, so a cloud glitch never removes
         the whole fleet. A cabinet the options' filters leave out goes at once.
         """
