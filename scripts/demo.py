@@ -230,14 +230,16 @@ def simulator_process(options: DemoOptions) -> ChildProcess:
     )
 
 
-def home_assistant_process() -> ChildProcess:
+def home_assistant_process(
+    *, config_dir: Path = CONFIG_DIR, log_path: Path = HOME_ASSISTANT_LOG
+) -> ChildProcess:
     """Return Home Assistant's process, not started yet."""
     argv = [
         sys.executable,
         "-m",
         "homeassistant",
         "--config",
-        str(CONFIG_DIR),
+        str(config_dir),
         "--log-no-color",
     ]
     missing = [name for name in VOICE_PACKAGES if not is_installed(name)]
@@ -255,7 +257,7 @@ def home_assistant_process() -> ChildProcess:
     # The console output contains what Home Assistant also writes to
     # demo/config/home-assistant.log, plus anything printed before its logging
     # is set up, such as an import error.
-    return ChildProcess("Home Assistant", argv, HOME_ASSISTANT_LOG)
+    return ChildProcess("Home Assistant", argv, log_path)
 
 
 def lock_demo_dir() -> None:
@@ -375,7 +377,7 @@ async def wait_until_running(
         if home_assistant.exit_code is not None or time.monotonic() > deadline:
             raise DemoError(
                 f"Home Assistant did not finish starting (state {state}). "
-                f"See {HOME_ASSISTANT_LOG}"
+                f"See {home_assistant.log_path}"
             )
         await asyncio.sleep(POLL_INTERVAL)
 

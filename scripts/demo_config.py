@@ -46,23 +46,25 @@ class SavedEntry:
     registered_push: bool
 
 
-def prepare_config_dir(port: int) -> None:
+def prepare_config_dir(
+    port: int, *, config_dir: Path = CONFIG_DIR, template: Path = CONFIG_TEMPLATE
+) -> None:
     """Write the configuration and storage files Home Assistant starts from."""
-    (CONFIG_DIR / ".storage").mkdir(parents=True, exist_ok=True)
-    template = string.Template(CONFIG_TEMPLATE.read_text(encoding="utf-8"))
-    (CONFIG_DIR / "configuration.yaml").write_text(
-        template.substitute(port=port, time_zone=TIME_ZONE),
+    (config_dir / ".storage").mkdir(parents=True, exist_ok=True)
+    configuration = string.Template(template.read_text(encoding="utf-8"))
+    (config_dir / "configuration.yaml").write_text(
+        configuration.substitute(port=port, time_zone=TIME_ZONE),
         encoding="utf-8",
     )
-    link_integration()
-    write_http_store(port)
-    write_network_store()
-    mark_core_config_onboarded()
+    link_integration(config_dir=config_dir)
+    write_http_store(port, config_dir=config_dir)
+    write_network_store(config_dir=config_dir)
+    mark_core_config_onboarded(config_dir=config_dir)
 
 
-def link_integration() -> None:
+def link_integration(*, config_dir: Path = CONFIG_DIR) -> None:
     """Make the checkout's integration visible in the configuration folder."""
-    link = CONFIG_DIR / "custom_components" / DOMAIN
+    link = config_dir / "custom_components" / DOMAIN
     link.parent.mkdir(exist_ok=True)
     # Relative, so the link resolves both on the host and inside the chroot.
     target = os.path.relpath(INTEGRATION_DIR, link.parent)
@@ -80,7 +82,14 @@ def link_integration() -> None:
         raise DemoError(f"{link} does not resolve to the integration's folder")
 
 
-def write_storage_file(key: str, version: int, minor_version: int, data: Any) -> None:
+def write_storage_file(
+    key: str,
+    version: int,
+    minor_version: int,
+    data: Any,
+    *,
+    config_dir: Path = CONFIG_DIR,
+) -> None:
     """Write one file of Home Assistant's .storage folder in its own format."""
     content = {
         "version": version,
@@ -88,20 +97,20 @@ def write_storage_file(key: str, version: int, minor_version: int, data: Any) ->
         "key": key,
         "data": data,
     }
-    path = CONFIG_DIR / ".storage" / key
+    path = config_dir / ".storage" / key
     path.write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
     path.chmod(0o600)
 
 
-def read_storage_data(key: str) -> Any:
+def read_storage_data(key: str, *, config_dir: Path = CONFIG_DIR) -> Any:
     """Return the data of one .storage file, or None when there is none."""
-    path = CONFIG_DIR / ".storage" / key
+    path = config_dir / ".storage" / key
     if not path.is_file():
         return None
     return json.loads(path.read_text(encoding="utf-8"))["data"]
 
 
-def write_http_store(port: int) -> None:
+def write_http_store(port: int, *, config_dir: Path = CONFIG_DIR) -> None:
     """Make 127.0.0.1:port the confirmed HTTP configuration.
 
     Home Assistant 2026.10 reads the HTTP server settings from .storage/http.
@@ -131,10 +140,11 @@ def write_http_store(port: int) -> None:
             http_config.KEY_PENDING: None,
             http_config.KEY_YAML_MIGRATION_DONE: True,
         },
+        config_dir=config_dir,
     )
 
 
-def write_network_store() -> None:
+def write_network_store(*, config_dir: Path = CONFIG_DIR) -> None:
     """Limit Home Assistant's network adapters to the loopback interface.
 
     Home Assistant's HTTP client sessions resolve .local names over mDNS, and
@@ -146,10 +156,11 @@ def write_network_store() -> None:
         network_const.STORAGE_VERSION,
         1,
         {network_const.ATTR_CONFIGURED_ADAPTERS: [LOOPBACK_ADAPTER]},
+        config_dir=config_dir,
     )
 
 
-def mark_core_config_onboarded() -> None:
+def mark_core_config_onboarded(*, config_dir: Path = CONFIG_DIR) -> None:
     """Mark the core_config onboarding step done before Home Assistant starts.
 
     Finishing that step through the API makes Home Assistant 2026.10.4 start
@@ -157,11 +168,18 @@ def mark_core_config_onboarded() -> None:
     which install packages and contact servers on the internet. The location,
     time zone and units the step would ask for are set in configuration.yaml.
     """
-    data = read_storage_data(onboarding.STORAGE_KEY) or {"done": []}
+    stored = read_storage_data(onboarding.STORAGE_KEY, config_dir=config_dir)
+    data = stored or {"done": []}
     if onboarding_const.STEP_CORE_CONFIG in data["done"]:
         return
     data["done"].append(onboarding_const.STEP_CORE_CONFIG)
-    write_storage_file(onboarding.STORAGE_KEY, onboarding.STORAGE_VERSION, 1, data)
+    write_storage_file(
+        onboarding.STORAGE_KEY,
+        onboarding.STORAGE_VERSION,
+        1,
+        data,
+        config_dir=config_dir,
+    )
 
 
 def read_saved_entry() -> SavedEntry | None:
