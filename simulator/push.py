@@ -255,7 +255,10 @@ class PushSender:
     async def _deliver(self, body: dict[str, Any]) -> SentPush | None:
         """Send one push to its URL and record the outcome."""
         kind = str(body.get("event"))
-        cabinet_id = body.get("eventData", {}).get("cabinetId")
+        event_data = body.get("eventData")
+        cabinet_id = (
+            event_data.get("cabinetId") if isinstance(event_data, dict) else None
+        )
         url = self._config().url_for(kind)
         if not url:
             _LOGGER.debug("No push URL enabled for %s, not pushed", kind)

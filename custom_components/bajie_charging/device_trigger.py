@@ -50,7 +50,11 @@ TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
 
 
 def _is_cabinet(device: dr.DeviceEntry) -> bool:
-    return any(domain == DOMAIN for domain, _ in device.identifiers)
+    # The agent account's device is identified by its config entry's id.
+    return any(
+        domain == DOMAIN and identifier != device.config_entry_id
+        for domain, identifier in device.identifiers
+    )
 
 
 async def async_get_triggers(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -12,6 +12,28 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .api import Cabinet
 from .const import DOMAIN, MANUFACTURER
 from .coordinator import BajieCoordinator
+
+MAX_ENABLED_ENTITIES = 9_000
+"""Enabled entities one entry aims to stay under. Home Assistant 2026.10 adds
+no more than 10,000 enabled entities per config entry."""
+
+CORE_ENTITY_KEYS = frozenset(
+    {"online", "batteries_to_rent", "free_slots", "cabinet_event"}
+)
+"""Entities every cabinet keeps enabled, by description key or translation key."""
+
+ENABLED_ENTITIES_PER_CABINET = 11
+"""Enabled entities of a cabinet in a small fleet, besides one eject button per
+slot: 4 binary sensors, 6 sensors and the event entity."""
+
+
+def is_large_fleet(fleet: Mapping[str, Cabinet]) -> bool:
+    """Return whether enabling every entity would pass MAX_ENABLED_ENTITIES."""
+    enabled = 1 + sum(
+        ENABLED_ENTITIES_PER_CABINET + (cabinet.total_slots or 0)
+        for cabinet in fleet.values()
+    )
+    return enabled > MAX_ENABLED_ENTITIES
 
 
 def cabinet_device_info(
@@ -52,6 +74,7 @@ class BajieCabinetEntity(Entity):
         self._attr_device_info = cabinet_device_info(
             coordinator.data[cabinet_id], coordinator.account_device_id
         )
+        self._last_written: tuple[object, ...] | None = None
 
     @property
     def cabinet(self) -> Cabinet | None:
@@ -63,14 +86,53 @@ class BajieCabinetEntity(Entity):
         """Whether the last poll succeeded and the cabinet is still known."""
         return self.coordinator.last_update_success and self.cabinet is not None
 
+    @property
+    def entity_registry_enabled_default(self) -> bool:
+        """Enable the entity, unless a large fleet leaves room for core ones only.
+
+        The choice is made when the entity is first registered; the user can
+        enable any entity later on its settings page.
+        """
+        if not super().entity_registry_enabled_default:
+            return False
+        if self._is_core_entity:
+            return True
+        return not is_large_fleet(self.coordinator.data)
+
+    @property
+    def _is_core_entity(self) -> bool:
+        description = getattr(self, "entity_description", None)
+        key = description.key if description is not None else self.translation_key
+        return key in CORE_ENTITY_KEYS
+
     async def async_added_to_hass(self) -> None:
         """Start listening to the cabinet's updates."""
         await super().async_added_to_hass()
         self.async_on_remove(
             self.coordinator.async_add_cabinet_listener(
-                self.cabinet_id, self.async_write_ha_state
+                self.cabinet_id, self._async_cabinet_updated
             )
         )
+
+    def _shown(self) -> tuple[object, ...]:
+        """Return what a state write would show: availability, state, attributes."""
+        return (self.available, self.state, self.extra_state_attributes)
+
+    @callback
+    def _async_cabinet_updated(self) -> None:
+        """Write the state only when what the entity shows has changed."""
+        if self._shown() != self._last_written:
+            self.async_write_state()
+
+    @callback
+    def async_write_state(self) -> None:
+        """Write the state and remember what it showed.
+
+        Subclasses write through this method, never async_write_ha_state
+        directly, so that the comparison above sees every write.
+        """
+        self._last_written = self._shown()
+        self.async_write_ha_state()
 
     async def async_update(self) -> None:
         """Refresh the fleet when the user asks for an update."""

@@ -55,4 +55,4 @@ class BajieCabinetEventEntity(BajieCabinetEntity, EventEntity):
     @callback
     def _handle_cabinet_event(self, event: CabinetEvent) -> None:
         self._trigger_event(event.event_type, dict(event.data))
-        self.async_write_ha_state()
+        self.async_write_state()

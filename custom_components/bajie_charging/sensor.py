@@ -257,7 +257,7 @@ class BajieLastEventSensor(BajieCabinetEntity, RestoreSensor):
 
     @callback
     def _handle_cabinet_event(self, event: CabinetEvent) -> None:
-        self.async_write_ha_state()
+        self.async_write_state()
 
 
 class BajieUpdateModeSensor(SensorEntity):
@@ -279,6 +279,7 @@ class BajieUpdateModeSensor(SensorEntity):
         entry_id = coordinator.config_entry.entry_id
         self._attr_unique_id = f"{entry_id}_update_mode"
         self._attr_options = ["push", "polling"]
+        self._last_written: object = None
         self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry_id)})
 
     @property
@@ -287,8 +288,12 @@ class BajieUpdateModeSensor(SensorEntity):
         return "push" if self.coordinator.pushes_arrive else "polling"
 
     async def async_added_to_hass(self) -> None:
-        """Write the state after every poll."""
+        """Write the state after a poll that changed it."""
         await super().async_added_to_hass()
-        self.async_on_remove(
-            self.coordinator.async_add_listener(self.async_write_ha_state)
-        )
+        self.async_on_remove(self.coordinator.async_add_listener(self._async_polled))
+
+    @callback
+    def _async_polled(self) -> None:
+        if self.state != self._last_written:
+            self._last_written = self.state
+            self.async_write_ha_state()

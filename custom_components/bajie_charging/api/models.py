@@ -225,7 +225,9 @@ class PushConfig:
                 subscriptions.append(
                     EventSubscription(
                         event=event,
-                        enabled=to_bool(item.get("enable")) is True,
+                        # A subscription listed without the flag is read as
+                        # enabled, so restoring it does not switch it off.
+                        enabled=to_bool(item.get("enable")) is not False,
                         push_url=to_str(item.get("pushUrl")) or "",
                     )
                 )

@@ -1,0 +1,86 @@
+"""Tests of state writes per push and of the enabled-entity budget."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.bajie_charging.api import Cabinet
+from custom_components.bajie_charging.const import DOMAIN
+from custom_components.bajie_charging.entity import is_large_fleet
+from simulator import Simulator
+
+from .conftest import WEBHOOK_ID
+
+
+def _fleet(cabinets: int, slots: int) -> dict[str, Cabinet]:
+    return {
+        f"C{index}": Cabinet(cabinet_id=f"C{index}", total_slots=slots)
+        for index in range(cabinets)
+    }
+
+
+def test_large_fleet_threshold() -> None:
+    """Fleets whose full entity set passes 9,000 count as large."""
+    # 11 entities plus 8 buttons per cabinet, plus the account's sensor.
+    assert is_large_fleet(_fleet(473, 8)) is False
+    assert is_large_fleet(_fleet(474, 8)) is True
+    assert is_large_fleet(_fleet(152, 48)) is False
+    assert is_large_fleet(_fleet(153, 48)) is True
+
+
+async def test_small_fleet_enables_all_entities(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """In a small fleet only the per-slot sensors start disabled."""
+    entries = er.async_entries_for_config_entry(
+        er.async_get(hass), loaded_entry.entry_id
+    )
+    disabled = [entry.unique_id for entry in entries if entry.disabled]
+
+    assert disabled
+    assert all(re.search(r"_slot_\d+_(charge|fault)$", uid) for uid in disabled)
+    assert any(entry.domain == "button" and not entry.disabled for entry in entries)
+
+
+async def test_repeated_status_writes_only_changes(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: Simulator,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """A status push that repeats known values writes only the event entities."""
+    cabinet_id = simulator.cabinet_ids[0]
+    client = await hass_client_no_auth()
+    first = simulator.build_push(cabinet_id, "CABINET_STATUS")
+    await client.post(f"/api/webhook/{WEBHOOK_ID}", json=first)
+    await hass.async_block_till_done()
+
+    written: list[str] = []
+
+    @callback
+    def record(event: Event[Any]) -> None:
+        written.append(event.data["entity_id"])
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, record)
+    hass.bus.async_listen(
+        EVENT_STATE_REPORTED, record, event_filter=callback(lambda data: True)
+    )
+    second = {**first, "timestamp": "2099-01-01 00:00:00"}
+    response = await client.post(f"/api/webhook/{WEBHOOK_ID}", json=second)
+    await hass.async_block_till_done()
+
+    registry = er.async_get(hass)
+    keys = sorted(
+        registry.async_get(entity_id).unique_id.removeprefix(f"{cabinet_id}_")
+        for entity_id in written
+    )
+    assert response.status == 200
+    assert keys == ["event", "last_event"]
+    assert all(registry.async_get(e).platform == DOMAIN for e in written)

@@ -1,0 +1,284 @@
+"""Tests of the cloud's push configuration when an entry goes away or is taken over.
+
+The entry registers its webhook URL through the options flow, then the test
+removes the entry or changes the simulator's push configuration.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.bajie_charging.const import (
+    CONF_CABINETS,
+    CONF_POLL_INTERVAL,
+    CONF_PUSH_POLL_INTERVAL,
+    CONF_REGISTER_PUSH,
+    CONF_SHOPS,
+    CONF_TIME_ZONE,
+    DOMAIN,
+)
+from simulator import FaultRule, PushConfig, PushSubscription, Simulator
+
+from .conftest import WEBHOOK_ID
+
+EXTERNAL_URL = "http://127.0.0.1:8123"
+OUR_URL = f"{EXTERNAL_URL}/api/webhook/{WEBHOOK_ID}"
+OTHER_URL = "http://127.0.0.1:9/operator-system"
+THIRD_URL = "http://127.0.0.1:10/new-system"
+GET_CONFIG_PATH = "/cabinet/eventPush/config/get"
+SET_CONFIG_PATH = "/cabinet/eventPush/config"
+
+
+def _operator_config() -> PushConfig:
+    """Return a push configuration of another system, with a per-event URL."""
+    return PushConfig(
+        OTHER_URL,
+        [
+            PushSubscription("CABINET_STATUS"),
+            PushSubscription("BATTERY_IN", f"{OTHER_URL}/returns"),
+            PushSubscription("CABINET_OFFLINE", enable=False),
+        ],
+    )
+
+
+async def _register_push(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Turn push registration on in the options flow, replacing any other URL."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_POLL_INTERVAL: 1.0,
+            CONF_PUSH_POLL_INTERVAL: 15.0,
+            CONF_REGISTER_PUSH: True,
+            CONF_TIME_ZONE: "UTC",
+            CONF_CABINETS: [],
+            CONF_SHOPS: [],
+        },
+    )
+    if result.get("step_id") == "push_conflict":
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {"replace_push_url": True}
+        )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.fixture
+async def registered_entry(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> MockConfigEntry:
+    """Return a loaded entry that replaced the operator's push configuration."""
+    hass.config.external_url = EXTERNAL_URL
+    await async_setup_component(hass, "repairs", {})
+    simulator.push_config = _operator_config()
+    await _register_push(hass, loaded_entry)
+    assert simulator.push_config.push_url == OUR_URL
+    return loaded_entry
+
+
+def _issue(hass: HomeAssistant, kind: str, entry: MockConfigEntry) -> Any:
+    return ir.async_get(hass).async_get_issue(DOMAIN, f"{kind}_{entry.entry_id}")
+
+
+async def _check_push_health(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """Let the hourly push check run once and wait until it finished."""
+    freezer.tick(timedelta(hours=1, seconds=1))
+    async_fire_time_changed(hass)
+    # Interval callbacks run as background tasks.
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_removal_restores_previous_config(
+    hass: HomeAssistant, registered_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """Removing the entry gives the operator's configuration back as it was."""
+    await hass.config_entries.async_remove(registered_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert simulator.push_config.to_json() == _operator_config().to_json()
+
+
+async def test_removal_restores_empty_config(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """An entry that registered on an unconfigured cloud leaves it unconfigured."""
+    hass.config.external_url = EXTERNAL_URL
+    await _register_push(hass, loaded_entry)
+    assert simulator.push_config.push_url == OUR_URL
+
+    await hass.config_entries.async_remove(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert simulator.push_config.push_url == ""
+    assert simulator.push_config.url_for("CABINET_STATUS") == ""
+
+
+async def test_removal_leaves_newer_config(
+    hass: HomeAssistant,
+    registered_entry: MockConfigEntry,
+    simulator: Simulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A configuration someone changed after the entry registered stays as it is."""
+    caplog.set_level(logging.INFO, logger="custom_components.bajie_charging")
+    simulator.set_push_url(THIRD_URL)
+    simulator.clear_requests()
+
+    await hass.config_entries.async_remove(registered_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert simulator.push_config.push_url == THIRD_URL
+    assert simulator.request_count(GET_CONFIG_PATH) == 1
+    assert simulator.request_count(SET_CONFIG_PATH) == 0
+    assert "no longer points to Home Assistant" in caplog.text
+
+
+async def test_removal_without_registration_sends_nothing(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """An entry that never registered its URL does not touch the configuration."""
+    simulator.push_config = _operator_config()
+    simulator.clear_requests()
+
+    await hass.config_entries.async_remove(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert simulator.request_count(GET_CONFIG_PATH) == 0
+    assert simulator.request_count(SET_CONFIG_PATH) == 0
+    assert simulator.push_config.to_json() == _operator_config().to_json()
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        FaultRule(path=GET_CONFIG_PATH, business_error=(500, "System busy.")),
+        FaultRule(path=SET_CONFIG_PATH, status=503),
+        FaultRule(path=SET_CONFIG_PATH, auth=True),
+    ],
+    ids=["read-refused", "write-http-503", "write-unauthorized"],
+)
+async def test_removal_survives_cloud_failure(
+    hass: HomeAssistant,
+    registered_entry: MockConfigEntry,
+    simulator: Simulator,
+    caplog: pytest.LogCaptureFixture,
+    fault: FaultRule,
+) -> None:
+    """A cloud failure during the restore is logged, and the entry is still removed."""
+    simulator.add_fault(fault)
+
+    result = await hass.config_entries.async_remove(registered_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert result == {"require_restart": False}
+    assert hass.config_entries.async_get_entry(registered_entry.entry_id) is None
+    warnings = [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelno == logging.WARNING
+        and record.name.startswith("custom_components.bajie_charging")
+    ]
+    assert len(warnings) == 1
+    assert "Could not restore the cloud's push configuration" in warnings[0]
+    assert WEBHOOK_ID not in warnings[0]
+
+
+async def test_removal_deletes_push_issues(
+    hass: HomeAssistant,
+    registered_entry: MockConfigEntry,
+    simulator: Simulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Removing a taken-over entry drops its issue and keeps the other URL."""
+    simulator.set_push_url(THIRD_URL)
+    await _check_push_health(hass, freezer)
+    assert _issue(hass, "push_url_taken_over", registered_entry) is not None
+
+    await hass.config_entries.async_remove(registered_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert _issue(hass, "push_url_taken_over", registered_entry) is None
+    assert simulator.push_config.push_url == THIRD_URL
+
+
+async def test_per_event_url_counts_as_taken_over(
+    hass: HomeAssistant,
+    registered_entry: MockConfigEntry,
+    simulator: Simulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An enabled subscription with another URL raises the taken-over issue."""
+    simulator.push_config = PushConfig(
+        OUR_URL,
+        [
+            PushSubscription("CABINET_STATUS"),
+            PushSubscription("BATTERY_IN", THIRD_URL),
+        ],
+    )
+
+    await _check_push_health(hass, freezer)
+
+    issue = _issue(hass, "push_url_taken_over", registered_entry)
+    assert issue is not None
+    assert issue.translation_placeholders["other_url"] == THIRD_URL
+
+
+async def test_disabled_per_event_url_is_ignored(
+    hass: HomeAssistant,
+    registered_entry: MockConfigEntry,
+    simulator: Simulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A disabled subscription with another URL receives nothing, so no issue."""
+    simulator.push_config = PushConfig(
+        OUR_URL,
+        [
+            PushSubscription("CABINET_STATUS"),
+            PushSubscription("BATTERY_IN", THIRD_URL, enable=False),
+        ],
+    )
+
+    await _check_push_health(hass, freezer)
+
+    assert _issue(hass, "push_url_taken_over", registered_entry) is None
+
+
+async def test_unreadable_config_keeps_issue(
+    hass: HomeAssistant,
+    registered_entry: MockConfigEntry,
+    simulator: Simulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A check that cannot read the cloud keeps the issue until one that can."""
+    simulator.set_push_url(THIRD_URL)
+    await _check_push_health(hass, freezer)
+    assert _issue(hass, "push_url_taken_over", registered_entry) is not None
+
+    simulator.set_push_url(OUR_URL)
+    simulator.add_fault(
+        FaultRule(path=GET_CONFIG_PATH, business_error=(500, "System busy."), times=1)
+    )
+    simulator.clear_requests()
+    await _check_push_health(hass, freezer)
+
+    assert simulator.request_count(GET_CONFIG_PATH) == 1
+    assert _issue(hass, "push_url_taken_over", registered_entry) is not None
+
+    await _check_push_health(hass, freezer)
+
+    assert _issue(hass, "push_url_taken_over", registered_entry) is None
