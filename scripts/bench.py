@@ -26,6 +26,8 @@ import time
 from typing import Any
 
 import aiohttp
+from homeassistant.const import __version__ as ha_version
+
 from bench_instance import (
     BENCH_DIR,
     CONTROL_TIMEOUT,
@@ -41,7 +43,6 @@ from bench_profile import sampling, summarize
 from bench_report import FleetResult, report
 from demo_api import ApiError
 from demo_config import DemoError
-from homeassistant.const import __version__ as ha_version
 
 LOCK_FILE = BENCH_DIR / ".lock"
 PUSH_SEED = 2026

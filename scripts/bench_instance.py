@@ -21,8 +21,6 @@ import time
 from typing import Any
 
 import aiohttp
-from demo_api import HomeAssistantApi
-from demo_config import DOMAIN, HOST, PROJECT_DIR, TIME_ZONE, prepare_config_dir
 from homeassistant.components.onboarding import const as onboarding_const
 
 from demo import (
@@ -36,6 +34,8 @@ from demo import (
     wait_until_ready,
     wait_until_running,
 )
+from demo_api import HomeAssistantApi
+from demo_config import DOMAIN, HOST, PROJECT_DIR, TIME_ZONE, prepare_config_dir
 
 BENCH_DIR = PROJECT_DIR / "bench"
 CONFIG_DIR = BENCH_DIR / "config"

@@ -13,6 +13,7 @@ import sys
 import time
 
 import aiohttp
+
 from bench_instance import (
     CLOUD_PASSWORD,
     CLOUD_USERNAME,

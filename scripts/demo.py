@@ -24,6 +24,9 @@ import sys
 import time
 
 import aiohttp
+from homeassistant.components.onboarding import const as onboarding_const
+from homeassistant.const import __version__ as ha_version
+
 from demo_api import ApiError, HomeAssistantApi, SimulatorApi
 from demo_config import (
     CONFIG_DIR,
@@ -37,8 +40,6 @@ from demo_config import (
     prepare_config_dir,
     read_saved_entry,
 )
-from homeassistant.components.onboarding import const as onboarding_const
-from homeassistant.const import __version__ as ha_version
 
 _LOGGER = logging.getLogger(__name__)
 
