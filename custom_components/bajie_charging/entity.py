@@ -129,7 +129,7 @@ class BajieCabinetEntity(Entity):
         """Write the state and remember what it showed.
 
         Subclasses write through this method, never async_write_ha_state
-        directly, so that the comparison above sees every write.
+        directly, so that the comparison above covers every write.
         """
         self._last_written = self._shown()
         self.async_write_ha_state()
