@@ -20,6 +20,7 @@ from simulator import Simulator
 
 USERNAME = "agent"
 PASSWORD = "secret"
+HARNESS_TIME_ZONE = "US/Pacific"
 WEBHOOK_ID = "0123456789abcdef" * 4
 
 
@@ -46,7 +47,16 @@ async def simulator(socket_enabled: None) -> AsyncIterator[Simulator]:
 
     Sockets are enabled for it; connections stay limited to 127.0.0.1.
     """
-    sim = Simulator(cabinets=3, slots=8, username=USERNAME, password=PASSWORD, seed=7)
+    # Pushes carry local time without a zone; the test harness runs Home
+    # Assistant in US/Pacific, so the simulator writes its times there too.
+    sim = Simulator(
+        cabinets=3,
+        slots=8,
+        username=USERNAME,
+        password=PASSWORD,
+        seed=7,
+        timezone=HARNESS_TIME_ZONE,
+    )
     await sim.start(host="127.0.0.1", port=0)
     yield sim
     await sim.stop()

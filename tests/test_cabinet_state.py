@@ -405,7 +405,7 @@ async def test_last_event_restored(
     ("timestamp", "expected"),
     [
         ("2026-12-03 10:00:00", RESTORED_TIME),
-        ("2026-12-04 10:00:00", "2026-12-04T18:00:00+00:00"),
+        ("2026-12-04 00:30:00", "2026-12-04T08:30:00+00:00"),
     ],
     ids=["older", "newer"],
 )

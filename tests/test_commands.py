@@ -10,7 +10,7 @@ from typing import Any
 
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -71,19 +71,16 @@ async def test_operation_on_offline_cabinet_rejected(
 async def test_lock_of_missing_slot_rejected(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
 ) -> None:
-    """The cloud rejects a lock of a slot the cabinet lacks, locking nothing."""
+    """A lock of a slot the cabinet lacks is rejected before it is sent."""
     cabinet_id = simulator.cabinet_ids[0]
     simulator.clear_requests()
 
-    with pytest.raises(HomeAssistantError) as error:
+    with pytest.raises(ServiceValidationError) as error:
         await _operate(hass, cabinet_id, "lock", slot=9)
 
-    placeholders = error.value.translation_placeholders
-    assert error.value.translation_key == "operation_rejected"
-    assert placeholders is not None
-    assert placeholders["code"] == "4001"
+    assert error.value.translation_key == "slot_out_of_range"
     assert simulator.cabinets[cabinet_id].locked_slots == set()
-    assert simulator.request_count(OPERATION_PATH) == 1
+    assert simulator.request_count(OPERATION_PATH) == 0
 
 
 @pytest.mark.parametrize(

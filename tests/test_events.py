@@ -425,12 +425,12 @@ async def test_last_event_keeps_newest_time(
 ) -> None:
     """A late push does not move the last event sensor back."""
     body = cloud.build_push(cabinet_id, "CABINET_ONLINE")
-    await send(hass, cloud, with_timestamp(body, "2026-12-04 15:04:05"))
+    await send(hass, cloud, with_timestamp(body, "2026-12-03 15:04:05"))
     late = cloud.build_push(cabinet_id, "CABINET_OFFLINE")
-    await send(hass, cloud, with_timestamp(late, "2026-12-04 15:00:00"))
+    await send(hass, cloud, with_timestamp(late, "2026-12-03 15:00:00"))
 
     last_event = state_of(hass, "sensor", f"{cabinet_id}_last_event")
-    assert last_event.state == "2026-12-04T23:04:05+00:00"
+    assert last_event.state == "2026-12-03T23:04:05+00:00"
 
 
 @pytest.mark.parametrize("kind", [*KNOWN_KINDS, "DOOR_OPENED"])
@@ -479,3 +479,17 @@ async def test_scenario_pushes_all_accepted(
         kind.lower() for kind in kinds
     }
     assert kinds == set(KNOWN_KINDS)
+
+
+async def test_future_push_does_not_block_later_ones(
+    hass: HomeAssistant, cloud: Simulator, cabinet_id: str
+) -> None:
+    """A push dated a day ahead is dated on arrival and holds nothing back."""
+    ahead = cloud.build_push(cabinet_id, "CABINET_STATUS", rentableCount=1)
+    tomorrow = _timestamp_of(ahead, timedelta(days=1))
+    await send(hass, cloud, with_timestamp(ahead, tomorrow))
+
+    await push(hass, cloud, cabinet_id, "CABINET_STATUS", rentableCount=5)
+
+    state = state_of(hass, "sensor", f"{cabinet_id}_batteries_to_rent")
+    assert state.state == "5"

@@ -70,6 +70,9 @@ async def test_eject_by_device_in_rent_mode(
         ({"device_id": "not-a-device", "slot": 1}, "device_not_found"),
         ({"cabinet_id": "{first}", "slot": 9}, "slot_out_of_range"),
         ({"cabinet_id": "{first}", "slot": 1, "mode": "rent"}, "order_id_required"),
+        ({"cabinet_id": "{first}", "slot": 1.5}, "invalid_slot"),
+        ({"cabinet_id": "{first}", "slot": True}, "invalid_slot"),
+        ({"cabinet_id": "{first}", "slot": "one"}, "invalid_slot"),
     ],
 )
 async def test_eject_rejects_bad_input(

@@ -534,3 +534,21 @@ async def test_slot_as_string(
 
     assert response.status == 200
     assert state_of(hass, "sensor", unique_id) == str(before - 1)
+
+
+@pytest.mark.parametrize("account", [["agent"], "", {"name": "agent"}, False])
+async def test_agent_account_of_wrong_type_rejected(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    hass_client_no_auth: ClientFactory,
+    account: object,
+) -> None:
+    """An agentAccount that is not a non-empty string gets 400, not applied."""
+    before = state_of(hass, "sensor", f"{EXAMPLE_CABINET}_batteries_to_rent")
+    client = await hass_client_no_auth()
+    body = status_push(EXAMPLE_CABINET, rentableCount=7, returnableCount=1)
+    body["agentAccount"] = account
+    response = await client.post(WEBHOOK_PATH, json=body)
+
+    assert response.status == 400
+    assert state_of(hass, "sensor", f"{EXAMPLE_CABINET}_batteries_to_rent") == before

@@ -21,11 +21,12 @@ EVENT_TYPES: tuple[str, ...] = (
 )
 """Event types of the cabinet event entity: the push kinds in snake_case."""
 
-MAX_TIMESTAMP_AHEAD = timedelta(hours=27)
+MAX_TIMESTAMP_AHEAD = timedelta(minutes=10)
 """A push time this far past the receive time is taken as wrong and ignored.
 
-Local times range from UTC-12 to UTC+14, 26 hours apart, so a timestamp read
-in a wrongly configured zone stays within this bound.
+Such a push is dated by its receive time instead, so one push from a clock
+that runs ahead, or read in a wrongly configured zone, cannot hold back the
+pushes after it. Ten minutes leaves room for clocks that drift apart.
 """
 
 

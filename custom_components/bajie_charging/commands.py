@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .api import (
     ChargeNowApiError,
@@ -67,7 +67,13 @@ async def async_eject(
     # An uncontended asyncio.Lock is taken without yielding to the event loop,
     # so no other press runs between this check and taking the lock.
     if _is_slot_busy(coordinator, cabinet_id, slot):
-        raise _error("eject_in_progress", cabinet_id=cabinet_id, slot=str(slot))
+        # A refusal of the user's request, not a failure: raised as a
+        # validation error so Home Assistant answers 400 and logs no error.
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="eject_in_progress",
+            translation_placeholders={"cabinet_id": cabinet_id, "slot": str(slot)},
+        )
 
     placeholders = {"cabinet_id": cabinet_id, "slot": str(slot)}
     async with coordinator.slot_lock(cabinet_id, slot):

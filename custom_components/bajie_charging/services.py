@@ -42,7 +42,7 @@ _TARGET = {
 }
 # Values are range-checked in the handlers, so that every bad value raises
 # a translated ServiceValidationError rather than a bare schema error.
-_SLOT = vol.Coerce(int)
+_SLOT = cv.match_all
 
 EJECT_SCHEMA = vol.Schema(
     {
@@ -80,10 +80,30 @@ def _loaded_entries(hass: HomeAssistant) -> list[BajieConfigEntry]:
     ]
 
 
-def _valid_slot(slot: int) -> int:
-    if slot < 1:
-        raise _invalid("invalid_slot", slot=str(slot))
-    return slot
+def _valid_slot(value: object) -> int:
+    """Return the slot as an int, or raise for anything but a whole number >= 1.
+
+    A fraction or a boolean is rejected rather than rounded, because the
+    slot picks which battery a physical command ejects.
+    """
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _invalid("invalid_slot", slot=str(value))
+    return value
+
+
+def _check_slot_exists(
+    coordinator: BajieCoordinator, cabinet_id: str, slot: int
+) -> None:
+    total_slots = coordinator.data[cabinet_id].total_slots
+    if total_slots is not None and slot > total_slots:
+        raise _invalid(
+            "slot_out_of_range",
+            slot=str(slot),
+            cabinet_id=cabinet_id,
+            total_slots=str(total_slots),
+        )
 
 
 def _resolve_cabinet(
@@ -121,14 +141,7 @@ async def _async_eject(call: ServiceCall) -> None:
     order_id = call.data.get(ATTR_ORDER_ID)
     if mode is EjectMode.RENT and not order_id:
         raise _invalid("order_id_required")
-    total_slots = coordinator.data[cabinet_id].total_slots
-    if total_slots is not None and slot > total_slots:
-        raise _invalid(
-            "slot_out_of_range",
-            slot=str(slot),
-            cabinet_id=cabinet_id,
-            total_slots=str(total_slots),
-        )
+    _check_slot_exists(coordinator, cabinet_id, slot)
     await async_eject(coordinator, cabinet_id, slot, mode, order_id)
 
 
@@ -144,7 +157,8 @@ async def _async_device_operation(call: ServiceCall) -> None:
     operation = Operation(call.data[ATTR_OPERATION])
     slot = call.data.get(ATTR_SLOT)
     if slot is not None:
-        _valid_slot(slot)
+        slot = _valid_slot(slot)
+        _check_slot_exists(coordinator, cabinet_id, slot)
     else:
         if operation in SLOT_OPERATIONS:
             raise _invalid("slot_required", operation=operation.value)

@@ -293,6 +293,20 @@ def _slot_and_battery(kind: str, data: Mapping[str, Any]) -> tuple[Any, Any]:
     )
 
 
+def _clean_account(body: Mapping[str, Any]) -> str | None:
+    """Return the agent account, or None when the push names none.
+
+    A push that carries the key must carry a non-empty string there, so that
+    a value of another type cannot slip past the account check.
+    """
+    if body.get("agentAccount") is None:
+        return None
+    account = body["agentAccount"]
+    if not isinstance(account, str) or not account.strip():
+        raise InvalidPushError("agentAccount is not a non-empty string")
+    return account.strip()
+
+
 def parse_push(body: object) -> PushEvent:
     """Validate a decoded push body and return the cleaned event."""
     if not isinstance(body, Mapping):
@@ -327,7 +341,7 @@ def parse_push(body: object) -> PushEvent:
     return PushEvent(
         kind=kind,
         cabinet_id=cabinet_id,
-        agent_account=to_str(body.get("agentAccount")),
+        agent_account=_clean_account(body),
         timestamp=_parse_timestamp(body.get("timestamp")),
         online=online,
         signal=_clean_signal(data.get("signal")),
