@@ -8,6 +8,7 @@ from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.bajie_charging.config_flow import account_unique_id
 from custom_components.bajie_charging.const import (
@@ -88,3 +89,17 @@ async def loaded_entry(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     return config_entry
+
+
+@pytest.fixture
+async def cloud(
+    loaded_entry: MockConfigEntry,
+    simulator: Simulator,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> Simulator:
+    """Return the simulator, pushing to the loaded entry's webhook."""
+    # Imported here because event_helpers imports this module's constants.
+    from .event_helpers import connect_simulator  # noqa: PLC0415
+
+    await connect_simulator(simulator, hass_client_no_auth)
+    return simulator

@@ -54,18 +54,6 @@ async def loaded_entry(
 
 
 @pytest.fixture
-async def cloud(
-    hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
-    simulator: Simulator,
-    hass_client_no_auth: ClientFactory,
-) -> Simulator:
-    """Return the simulator, pushing to the loaded entry's webhook."""
-    await connect_simulator(simulator, hass_client_no_auth)
-    return simulator
-
-
-@pytest.fixture
 async def cabinet_id(hass: HomeAssistant, cloud: Simulator) -> str:
     """Return the first cabinet after a status push reported its battery list."""
     first = cloud.cabinet_ids[0]

@@ -19,8 +19,6 @@ from custom_components.bajie_charging.const import DOMAIN
 from simulator import Simulator
 
 from .event_helpers import (
-    ClientFactory,
-    connect_simulator,
     device_id_of,
     empty_slot,
     entity_id_for,
@@ -40,18 +38,6 @@ TRIGGER_TYPES = {
     "admin_rental_order",
     "pos_info_status",
 }
-
-
-@pytest.fixture
-async def cloud(
-    hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
-    simulator: Simulator,
-    hass_client_no_auth: ClientFactory,
-) -> Simulator:
-    """Return the simulator, pushing to the loaded entry's webhook."""
-    await connect_simulator(simulator, hass_client_no_auth)
-    return simulator
 
 
 async def _add_automation(

@@ -25,8 +25,6 @@ from custom_components.bajie_charging.const import CONF_TIME_ZONE, EVENT_CABINET
 from simulator import EventNotPossibleError, ScenarioEvent, Simulator
 
 from .event_helpers import (
-    ClientFactory,
-    connect_simulator,
     device_id_of,
     empty_slot,
     occupied_slot,
@@ -50,18 +48,6 @@ KNOWN_KINDS = [
     "ADMIN_RENTAL_ORDER",
     "POS_INFO_STATUS",
 ]
-
-
-@pytest.fixture
-async def cloud(
-    hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
-    simulator: Simulator,
-    hass_client_no_auth: ClientFactory,
-) -> Simulator:
-    """Return the simulator, pushing to the loaded entry's webhook."""
-    await connect_simulator(simulator, hass_client_no_auth)
-    return simulator
 
 
 @pytest.fixture
