@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 import re
 from typing import Any
 
@@ -55,7 +56,7 @@ async def test_repeated_status_writes_only_changes(
     simulator: Simulator,
     hass_client_no_auth: ClientSessionGenerator,
 ) -> None:
-    """A status push that repeats known values writes only the event entities."""
+    """A later status push with known values writes only the event entities."""
     cabinet_id = simulator.cabinet_ids[0]
     client = await hass_client_no_auth()
     first = simulator.build_push(cabinet_id, "CABINET_STATUS")
@@ -72,7 +73,9 @@ async def test_repeated_status_writes_only_changes(
     hass.bus.async_listen(
         EVENT_STATE_REPORTED, record, event_filter=callback(lambda data: True)
     )
-    second = {**first, "timestamp": "2099-01-01 00:00:00"}
+    sent = datetime.strptime(first["timestamp"], "%Y-%m-%d %H:%M:%S")
+    later = (sent + timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S")
+    second = {**first, "timestamp": later}
     response = await client.post(f"/api/webhook/{WEBHOOK_ID}", json=second)
     await hass.async_block_till_done()
 

@@ -257,7 +257,8 @@ class BajieLastEventSensor(BajieCabinetEntity, RestoreSensor):
 
     @callback
     def _handle_cabinet_event(self, event: CabinetEvent) -> None:
-        self.async_write_state()
+        # A late event, or one in the same second, leaves the time as it is.
+        self._async_cabinet_updated()
 
 
 class BajieUpdateModeSensor(SensorEntity):
