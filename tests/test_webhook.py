@@ -552,3 +552,18 @@ async def test_agent_account_of_wrong_type_rejected(
 
     assert response.status == 400
     assert state_of(hass, "sensor", f"{EXAMPLE_CABINET}_batteries_to_rent") == before
+
+
+async def test_count_above_slot_count_ignored(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    hass_client_no_auth: ClientFactory,
+) -> None:
+    """A count larger than the cabinet's slots leaves the known value."""
+    client = await hass_client_no_auth()
+    await client.post(WEBHOOK_PATH, json=EXAMPLE_PUSH)
+    body = status_push(EXAMPLE_CABINET, totalCount=8, rentableCount=777)
+    response = await client.post(WEBHOOK_PATH, json=body)
+
+    assert response.status == 200
+    assert state_of(hass, "sensor", f"{EXAMPLE_CABINET}_batteries_to_rent") == "1"

@@ -399,6 +399,12 @@ def _with_fault(
     return _with_slot(batteries, slot, marked)
 
 
+def _within(count: int | None, total_slots: int | None) -> int | None:
+    if count is None or (total_slots is not None and count > total_slots):
+        return None
+    return count
+
+
 def _shift(value: int | None, delta: int) -> int | None:
     if value is None:
         return None
@@ -452,12 +458,17 @@ def apply_push(cabinet: Cabinet, event: PushEvent) -> Cabinet:
         if batteries != cabinet.batteries:
             changes["batteries"] = batteries
 
-    if event.rentable is not None:
-        changes["rentable"] = event.rentable
+    # A count above the cabinet's slot count cannot be true, so it is dropped
+    # and the known value stays.
+    total_slots = event.total_slots or cabinet.total_slots
+    rentable = _within(event.rentable, total_slots)
+    returnable = _within(event.returnable, total_slots)
+    if rentable is not None:
+        changes["rentable"] = rentable
     elif rentable_delta:
         changes["rentable"] = _shift(cabinet.rentable, rentable_delta)
-    if event.returnable is not None:
-        changes["returnable"] = event.returnable
+    if returnable is not None:
+        changes["returnable"] = returnable
     elif rentable_delta:
         changes["returnable"] = _shift(cabinet.returnable, -rentable_delta)
 
