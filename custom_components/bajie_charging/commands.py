@@ -1,8 +1,8 @@
 """Physical commands to cabinets, sent at most once each.
 
 Eject and rent move hardware and money. A command is never retried after it
-may have reached the cloud, only one command per slot is in flight at a
-time, and slot 0 is never sent because the cloud reads it as "every slot".
+may have reached the cloud, only one eject per slot is in flight at a time,
+and slot 0 is never sent because the cloud reads it as "every slot".
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ async def async_eject(
     """Eject the battery of one slot, or raise a translated error.
 
     Counts are not changed here: the cabinet's next push or the next poll
-    says whether the battery really left.
+    reports whether the battery left.
     """
     if isinstance(slot, bool) or not isinstance(slot, int) or slot < 1:
         raise _error("invalid_slot", slot=str(slot))

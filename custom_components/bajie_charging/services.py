@@ -109,7 +109,7 @@ def _check_slot_exists(
 def _resolve_cabinet(
     hass: HomeAssistant, data: dict[str, Any]
 ) -> tuple[BajieCoordinator, str]:
-    """Find the cabinet a call targets and the coordinator that holds it."""
+    """Find the cabinet a call targets and the coordinator that tracks it."""
     device_id = data.get(ATTR_DEVICE_ID)
     cabinet_id = data.get(ATTR_CABINET_ID)
     if (device_id is None) == (cabinet_id is None):

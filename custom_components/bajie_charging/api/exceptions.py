@@ -12,15 +12,15 @@ class ChargeNowAuthError(ChargeNowError):
 
 
 class ChargeNowConnectionError(ChargeNowError):
-    """The cloud could not be reached, or answered with a server error."""
+    """The cloud could not be reached, or replied with a server error."""
 
 
 class ChargeNowTimeoutError(ChargeNowConnectionError):
-    """The cloud did not answer within the client's timeout."""
+    """The cloud sent no reply within the client's timeout."""
 
 
 class ChargeNowRateLimitError(ChargeNowConnectionError):
-    """The cloud answered HTTP 429; retry_after is in seconds when it said."""
+    """The cloud replied HTTP 429; retry_after is its Retry-After in s, or None."""
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         """Store the delay the cloud asked for."""
@@ -29,7 +29,7 @@ class ChargeNowRateLimitError(ChargeNowConnectionError):
 
 
 class ChargeNowApiError(ChargeNowError):
-    """The cloud answered with a non-zero business code."""
+    """The cloud replied with a non-zero business code."""
 
     def __init__(self, code: int | None, message: str) -> None:
         """Store the business code and the cloud's message."""

@@ -130,7 +130,7 @@ def parse_batteries(data: object) -> tuple[Battery, ...] | None:
 class Cabinet:
     """One cabinet as the cloud last described it.
 
-    None in a field means the source did not say, never zero.
+    None in a field means the source did not report it, never zero.
     """
 
     cabinet_id: str

@@ -99,7 +99,7 @@ def is_abnormal(battery: Battery) -> bool:
 
 
 class InvalidPushError(ValueError):
-    """The push body is not a valid cabinet event; the message says why."""
+    """The push body is not a valid cabinet event; the message gives the reason."""
 
 
 type ExtraValue = str | int | float | bool
@@ -147,7 +147,7 @@ class PushEvent:
 
     @property
     def is_known_kind(self) -> bool:
-        """Whether the kind is one this code knows how to apply."""
+        """Whether the kind is one this code can apply."""
         return self.kind in KNOWN_KINDS
 
     @property
@@ -335,7 +335,7 @@ def parse_push(body: object) -> PushEvent:
     elif kind == PushKind.CABINET_OFFLINE:
         online = False
     elif kind == PushKind.POS_INFO_STATUS:
-        # The status of a POS terminal says nothing about the cabinet.
+        # The status of a POS terminal tells nothing about the cabinet.
         pos_online, online = online, None
 
     return PushEvent(
