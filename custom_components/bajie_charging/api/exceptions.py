@@ -20,7 +20,7 @@ class ChargeNowTimeoutError(ChargeNowConnectionError):
 
 
 class ChargeNowRateLimitError(ChargeNowConnectionError):
-    """The cloud replied HTTP 429; retry_after is its Retry-After in s, or None."""
+    """HTTP 429 from the cloud; retry_after is the Retry-After in seconds, or None."""
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         """Store the delay the cloud asked for."""
