@@ -106,6 +106,8 @@ class WriteFigures:
     """Writes of entities that belong to a cabinet other than the pushed one."""
     by_kind: dict[str, dict[str, float]] = field(default_factory=dict)
     """Per push kind: pushes, mean writes and mean changes per push."""
+    unchanged: list[dict[str, str | int]] = field(default_factory=list)
+    """Each entity that a push wrote without a change: push kind, entity, writes."""
 
 
 async def measure_setup(
@@ -342,6 +344,7 @@ async def measure_writes(
     await api.helper_stats(reset=True)
 
     per_push: list[tuple[str, int, int, int]] = []
+    unchanged: list[dict[str, str | int]] = []
     try:
         for push in pushes:
             async with api.session.post(
@@ -359,6 +362,15 @@ async def measure_writes(
                 if entity["device"] != push.cabinet_id
             )
             per_push.append((push.kind, writes, changes, foreign))
+            unchanged.extend(
+                {
+                    "push": push.kind,
+                    "entity_id": str(entity["entity_id"]),
+                    "writes": int(entity["writes"]) - int(entity["changes"]),
+                }
+                for entity in recorded
+                if int(entity["writes"]) > int(entity["changes"])
+            )
     finally:
         await api.record_writes(None)
 
@@ -378,4 +390,5 @@ async def measure_writes(
         max_changes=max((figures[2] for figures in per_push), default=0),
         writes_of_other_cabinets=sum(figures[3] for figures in per_push),
         by_kind=by_kind,
+        unchanged=unchanged,
     )

@@ -146,6 +146,23 @@ def kinds_table(results: Sequence[FleetResult]) -> list[str]:
     )
 
 
+def unchanged_writes(results: Sequence[FleetResult]) -> list[str]:
+    """Return the entities that a push wrote without changing them, if any."""
+    rows = [
+        [
+            f"{result.cabinets:,}",
+            str(write["push"]),
+            f"`{write['entity_id']}`",
+            str(write["writes"]),
+        ]
+        for result in results
+        for write in result.writes.unchanged
+    ]
+    if not rows:
+        return ["No push wrote an entity without changing it."]
+    return _table(["Cabinets", "Push kind", "Entity", "Writes without a change"], rows)
+
+
 def memory_slope(results: Sequence[FleetResult]) -> float:
     """Return the least-squares slope of added memory over cabinets, in bytes."""
     points = [
@@ -341,6 +358,8 @@ def report(results: Sequence[FleetResult]) -> list[str]:
         *writes_table(results),
         "",
         *kinds_table(results),
+        "",
+        *unchanged_writes(results),
         "",
         "## Set-up and memory",
         "",
