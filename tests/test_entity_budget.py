@@ -50,6 +50,67 @@ async def test_small_fleet_enables_all_entities(
     assert any(entry.domain == "button" and not entry.disabled for entry in entries)
 
 
+def _record_writes(hass: HomeAssistant) -> list[str]:
+    """Return a list that collects every entity written from now on."""
+    written: list[str] = []
+
+    @callback
+    def record(event: Event[Any]) -> None:
+        written.append(event.data["entity_id"])
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, record)
+    # Home Assistant requires a filter on this event; this one keeps them all.
+    hass.bus.async_listen(
+        EVENT_STATE_REPORTED, record, event_filter=callback(lambda data: True)
+    )
+    return written
+
+
+def _keys(hass: HomeAssistant, cabinet_id: str, written: list[str]) -> list[str]:
+    """Return the unique ids of written entities, without the cabinet prefix."""
+    registry = er.async_get(hass)
+    entries = [registry.async_get(entity_id) for entity_id in written]
+    assert all(entry is not None and entry.platform == DOMAIN for entry in entries)
+    return sorted(
+        entry.unique_id.removeprefix(f"{cabinet_id}_")
+        for entry in entries
+        if entry is not None
+    )
+
+
+async def test_first_push_after_setup_writes_only_changes(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: Simulator,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """The first push after set-up writes no entity that it left alone."""
+    cabinet_id = simulator.cabinet_ids[0]
+    signal_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{cabinet_id}_signal"
+    )
+    assert signal_id is not None
+    signal = hass.states.get(signal_id)
+    assert signal is not None
+    new_signal = 5 if signal.state != "5" else 6
+    body = simulator.build_push(cabinet_id, "CABINET_STATUS", signal=new_signal)
+    client = await hass_client_no_auth()
+
+    written = _record_writes(hass)
+    unchanged: list[str] = []
+    hass.bus.async_listen(
+        EVENT_STATE_REPORTED,
+        callback(lambda event: unchanged.append(event.data["entity_id"])),
+        event_filter=callback(lambda data: True),
+    )
+    response = await client.post(f"/api/webhook/{WEBHOOK_ID}", json=body)
+    await hass.async_block_till_done()
+
+    assert response.status == 200
+    assert "signal" in _keys(hass, cabinet_id, written)
+    assert unchanged == []
+
+
 async def test_repeated_status_writes_only_changes(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
@@ -63,27 +124,12 @@ async def test_repeated_status_writes_only_changes(
     await client.post(f"/api/webhook/{WEBHOOK_ID}", json=first)
     await hass.async_block_till_done()
 
-    written: list[str] = []
-
-    @callback
-    def record(event: Event[Any]) -> None:
-        written.append(event.data["entity_id"])
-
-    hass.bus.async_listen(EVENT_STATE_CHANGED, record)
-    hass.bus.async_listen(
-        EVENT_STATE_REPORTED, record, event_filter=callback(lambda data: True)
-    )
+    written = _record_writes(hass)
     sent = datetime.strptime(first["timestamp"], "%Y-%m-%d %H:%M:%S")
     later = (sent + timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S")
     second = {**first, "timestamp": later}
     response = await client.post(f"/api/webhook/{WEBHOOK_ID}", json=second)
     await hass.async_block_till_done()
 
-    registry = er.async_get(hass)
-    keys = sorted(
-        registry.async_get(entity_id).unique_id.removeprefix(f"{cabinet_id}_")
-        for entity_id in written
-    )
     assert response.status == 200
-    assert keys == ["event", "last_event"]
-    assert all(registry.async_get(e).platform == DOMAIN for e in written)
+    assert _keys(hass, cabinet_id, written) == ["event", "last_event"]

@@ -110,3 +110,6 @@ class BajieBinarySensor(BajieCabinetEntity, BinarySensorEntity):
         if cabinet is None:
             return None
         return self.entity_description.value_fn(cabinet)
+
+    def _shown_value(self) -> object:
+        return self.is_on

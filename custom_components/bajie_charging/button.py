@@ -57,6 +57,10 @@ class BajieEjectButton(BajieCabinetEntity, ButtonEntity):
         self._attr_unique_id = f"{cabinet_id}_eject_slot_{slot}"
         self._attr_translation_placeholders = {"slot": str(slot)}
 
+    def _shown_value(self) -> object:
+        # The state is the time of the last press, which Home Assistant writes.
+        return None
+
     async def async_press(self) -> None:
         """Send one eject-by-repair command for this slot, never retried."""
         if self.cabinet is None:

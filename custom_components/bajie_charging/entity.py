@@ -106,23 +106,39 @@ class BajieCabinetEntity(Entity):
         return key in CORE_ENTITY_KEYS
 
     async def async_added_to_hass(self) -> None:
-        """Start listening to the cabinet's updates."""
+        """Start listening to the cabinet's updates.
+
+        Home Assistant writes the first state as soon as this method returns,
+        so what the entity shows now is recorded as written. A subclass that
+        restores or loads what it shows does so before calling this method.
+        """
         await super().async_added_to_hass()
         self.async_on_remove(
             self.coordinator.async_add_cabinet_listener(
                 self.cabinet_id, self._async_cabinet_updated
             )
         )
+        self._last_written = self._shown()
 
     def _shown(self) -> tuple[object, ...]:
-        """Return what a state write would show: availability, state, attributes."""
-        return (self.available, self.state, self.extra_state_attributes)
+        """Return what decides a state write: availability and the shown value."""
+        return (self.available, self._shown_value())
+
+    def _shown_value(self) -> object:
+        """Return what the state and attributes are computed from.
+
+        Subclasses return their native value where Home Assistant derives the
+        rest from it, which is cheaper than computing the state itself.
+        """
+        return (self.state, self.extra_state_attributes)
 
     @callback
     def _async_cabinet_updated(self) -> None:
         """Write the state only when what the entity shows has changed."""
-        if self._shown() != self._last_written:
-            self.async_write_state()
+        shown = self._shown()
+        if shown != self._last_written:
+            self._last_written = shown
+            self.async_write_ha_state()
 
     @callback
     def async_write_state(self) -> None:

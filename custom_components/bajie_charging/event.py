@@ -52,6 +52,10 @@ class BajieCabinetEventEntity(BajieCabinetEntity, EventEntity):
             )
         )
 
+    def _shown_value(self) -> object:
+        # The state changes only with an event, which always writes it.
+        return None
+
     @callback
     def _handle_cabinet_event(self, event: CabinetEvent) -> None:
         self._trigger_event(event.event_type, dict(event.data))

@@ -175,6 +175,9 @@ class BajieSensor(BajieCabinetEntity, SensorEntity):
             return None
         return self.entity_description.value_fn(cabinet)
 
+    def _shown_value(self) -> object:
+        return self.native_value
+
 
 class BajieSlotSensor(BajieCabinetEntity, SensorEntity):
     """The battery in one slot, as status reports and battery events left it."""
@@ -222,6 +225,13 @@ class BajieSlotSensor(BajieCabinetEntity, SensorEntity):
             return None
         return self.entity_description.attributes_fn(battery)
 
+    def _shown_value(self) -> object:
+        battery = self.battery
+        if battery is None:
+            return None
+        description = self.entity_description
+        return (description.value_fn(battery), description.attributes_fn(battery))
+
 
 class BajieLastEventSensor(BajieCabinetEntity, RestoreSensor):
     """When the cabinet's latest event happened, kept across restarts."""
@@ -237,10 +247,12 @@ class BajieLastEventSensor(BajieCabinetEntity, RestoreSensor):
 
     async def async_added_to_hass(self) -> None:
         """Restore the last value and start listening to the cabinet's events."""
-        await super().async_added_to_hass()
+        # Restored first, so that the base class records the restored time as
+        # the first state written.
         restored = await self.async_get_last_sensor_data()
         if restored is not None and isinstance(restored.native_value, datetime):
             self._restored = restored.native_value
+        await super().async_added_to_hass()
         self.async_on_remove(
             self.coordinator.async_add_cabinet_event_listener(
                 self.cabinet_id, self._handle_cabinet_event
@@ -254,6 +266,9 @@ class BajieLastEventSensor(BajieCabinetEntity, RestoreSensor):
         if latest is None or (self._restored is not None and self._restored > latest):
             return self._restored
         return latest
+
+    def _shown_value(self) -> object:
+        return self.native_value
 
     @callback
     def _handle_cabinet_event(self, event: CabinetEvent) -> None:
@@ -292,6 +307,8 @@ class BajieUpdateModeSensor(SensorEntity):
         """Write the state after a poll that changed it."""
         await super().async_added_to_hass()
         self.async_on_remove(self.coordinator.async_add_listener(self._async_polled))
+        # Home Assistant writes the first state as soon as this method returns.
+        self._last_written = self.state
 
     @callback
     def _async_polled(self) -> None:
