@@ -374,3 +374,25 @@ def test_push_event_is_hashable() -> None:
 
     assert isinstance(push, PushEvent)
     assert len({push, push}) == 1
+
+
+@pytest.mark.parametrize(
+    ("sent", "expected"),
+    [
+        ("2026-12-04 15:04:05", datetime(2026, 12, 4, 15, 4, 5)),
+        ("2026-12-04T15:04:05", datetime(2026, 12, 4, 15, 4, 5)),
+        ("2026/12/04 15:04:05", datetime(2026, 12, 4, 15, 4, 5)),
+        ("2026-12-04 15:04:05.123+08:00", datetime(2026, 12, 4, 15, 4, 5)),
+        ("2026-12-4 5:04:05", datetime(2026, 12, 4, 5, 4, 5)),
+        ("2026-13-04 15:04:05", None),
+        ("2026-12-04 24:00:00", None),
+        ("2026-12-04", None),
+        ("yesterday", None),
+    ],
+)
+def test_timestamp_formats(sent: str, expected: datetime | None) -> None:
+    """Timestamps are read in the cloud's formats; anything else is None."""
+    body = _body("CABINET_ONLINE")
+    body["timestamp"] = sent
+
+    assert parse_push(body).timestamp == expected

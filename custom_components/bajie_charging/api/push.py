@@ -11,7 +11,7 @@ plain fields in `PushEvent.extra_fields`.
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -40,6 +40,10 @@ _FIELD_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # Address and location fields of a cabinet are never passed on.
 _PRIVATE_FIELDS = frozenset({"cabinetid", "clientport", "geohash"})
+_ISO_TIMESTAMP = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})", re.ASCII
+)
+"""The first two of _TIMESTAMP_FORMATS with every number zero-padded."""
 _TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M:%S")
 
 
@@ -262,6 +266,15 @@ def _parse_timestamp(value: object) -> datetime | None:
     text = to_str(value)
     if text is None:
         return None
+    # The cloud's usual format is read without strptime, which is slow.
+    # datetime.fromisoformat would be quicker still, but it reads 24:00:00
+    # as midnight of the next day.
+    if match := _ISO_TIMESTAMP.fullmatch(text[:19]):
+        try:
+            year, month, day, hour, minute, second = map(int, match.groups())
+            return datetime(year, month, day, hour, minute, second)
+        except ValueError:
+            return None
     for pattern in _TIMESTAMP_FORMATS:
         try:
             return datetime.strptime(text[:19], pattern)
@@ -496,7 +509,9 @@ class RecentPushes:
         """Set the bounds of the memory."""
         self._per_cabinet = per_cabinet
         self._max_cabinets = max_cabinets
-        self._by_cabinet: OrderedDict[str, deque[PushEvent]] = OrderedDict()
+        # Per cabinet, the pushes as keys of a dict in arrival order: a set
+        # look-up that also knows which push is the oldest.
+        self._by_cabinet: OrderedDict[str, dict[PushEvent, None]] = OrderedDict()
 
     def remember(self, event: PushEvent) -> bool:
         """Remember the push and return False when it is a resend."""
@@ -504,7 +519,7 @@ class RecentPushes:
             return True
         recent = self._by_cabinet.get(event.cabinet_id)
         if recent is None:
-            recent = deque(maxlen=self._per_cabinet)
+            recent = {}
             self._by_cabinet[event.cabinet_id] = recent
             if len(self._by_cabinet) > self._max_cabinets:
                 self._by_cabinet.popitem(last=False)
@@ -512,5 +527,7 @@ class RecentPushes:
             self._by_cabinet.move_to_end(event.cabinet_id)
         if event in recent:
             return False
-        recent.append(event)
+        recent[event] = None
+        if len(recent) > self._per_cabinet:
+            del recent[next(iter(recent))]
         return True
