@@ -81,6 +81,8 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         self.account_device_id: str | None = None
         """Registry id of the agent account's device, which cabinets link to."""
         self.last_push: datetime | None = None
+        # Options changes reload the entry, so the window stays valid.
+        self._push_window = poll_interval(entry.options, pushes_arrive=True)
         self._cabinet_listeners: defaultdict[str, list[CALLBACK_TYPE]] = defaultdict(
             list
         )
@@ -108,8 +110,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         """Whether a push arrived within the poll interval for push mode."""
         if self.last_push is None:
             return False
-        window = poll_interval(self.config_entry.options, pushes_arrive=True)
-        return dt_util.utcnow() - self.last_push < window
+        return dt_util.utcnow() - self.last_push < self._push_window
 
     @callback
     def _async_update_poll_interval(self) -> None:
