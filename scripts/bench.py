@@ -268,22 +268,29 @@ async def bench_fleet(
                 f"The integration registered no local push URL: {push_url}"
             )
         stats = await instance.api.helper_stats()
-        floor_url = f"{instance.home_assistant_url}/api/webhook/{stats['webhook_id']}"
+        webhooks = f"{instance.home_assistant_url}/api/webhook"
 
         poll = await measure_poll(instance, entry_id)
-        floor, push = await measure_pushes(
+        # The writes come first: the writing webhook copies their mean.
+        writes = await measure_writes(
+            instance, factory, push_url=push_url, samples=options.write_samples
+        )
+        await instance.api.set_writes_per_push(
+            writes.writes / writes.pushes if writes.pushes else 0.0
+        )
+        pushes = await measure_pushes(
             instance,
             factory,
-            floor_url=floor_url,
-            push_url=push_url,
+            urls={
+                "floor": f"{webhooks}/{stats['webhook_id']}",
+                "writing": f"{webhooks}/{stats['writing_webhook_id']}",
+                "integration": push_url,
+            },
             requests=options.requests,
             rounds=options.rounds,
             warmup=options.warmup,
             clients=options.clients,
             time_limit=options.run_timeout,
-        )
-        writes = await measure_writes(
-            instance, factory, push_url=push_url, samples=options.write_samples
         )
 
         profiles: dict[str, Any] = {}
@@ -301,8 +308,9 @@ async def bench_fleet(
         cabinets=cabinets,
         setup=setup,
         poll=poll,
-        floor=floor,
-        push=push,
+        floor=pushes.floor,
+        writing=pushes.writing,
+        push=pushes.integration,
         writes=writes,
     )
     return result, profiles

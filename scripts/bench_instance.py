@@ -136,6 +136,12 @@ class BenchApi:
         )
         return int(reply["watched"])
 
+    async def set_writes_per_push(self, writes: float) -> None:
+        """Set the mean state writes per push of the helper's writing webhook."""
+        await self._call(
+            "POST", f"/api/{HELPER_DOMAIN}/writing", {"writes_per_push": writes}
+        )
+
     async def entity_counts(self, entry_id: str) -> dict[str, int]:
         """Return the entry's entities: registered, enabled, with a state."""
         counts: dict[str, int] = await self._call(

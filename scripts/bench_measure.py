@@ -235,36 +235,47 @@ async def measure_poll(instance: Instance, entry_id: str) -> PollFigures:
     )
 
 
+@dataclass(kw_only=True)
+class PushRuns:
+    """Push handling by the three webhooks at one fleet size."""
+
+    floor: PushFigures
+    """The no-op webhook: parse, count, reply."""
+    writing: PushFigures
+    """The no-op webhook plus the integration's mean state writes and one event."""
+    integration: PushFigures
+
+
 async def measure_pushes(
     instance: Instance,
     factory: PushFactory,
     *,
-    floor_url: str,
-    push_url: str,
+    urls: dict[str, str],
     requests: int,
     rounds: int,
     warmup: int,
     clients: int,
     time_limit: float,
-) -> tuple[PushFigures, PushFigures]:
-    """Send the same pushes to the no-op webhook and the integration's, in turns.
+) -> PushRuns:
+    """Send the same pushes to each webhook of `urls`, in turns.
 
-    Returns the figures of the no-op webhook (the floor) and of the
-    integration. Each round sends its own new pushes, first to the floor and
-    then to the integration, so that both see the same bodies and the same
-    background load.
+    `urls` names the URL of the "floor", "writing" and "integration"
+    webhooks. Each round sends its own new pushes to each of them in that
+    order, so that all see the same bodies and the same background load.
     """
     log(f"Building {warmup + rounds * requests} push bodies")
     warmup_pushes = factory.build(warmup)
     round_pushes = [factory.build(requests) for _ in range(rounds)]
 
-    for url in (floor_url, push_url):
+    for url in urls.values():
         await send_pushes(url, warmup_pushes, clients=clients, time_limit=time_limit)
 
-    targets = {
-        "floor": (floor_url, "noop_requests"),
-        "integration": (push_url, "cabinet_events"),
+    counters = {
+        "floor": "noop_requests",
+        "writing": "writing_requests",
+        "integration": "cabinet_events",
     }
+    targets = {name: (urls[name], counters[name]) for name in counters}
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
     for number, pushes in enumerate(round_pushes, start=1):
         for name, (url, counter) in targets.items():
@@ -281,7 +292,11 @@ async def measure_pushes(
                 f"Round {number} {name}: {run['throughput']:.0f} pushes/s, "
                 f"{run['cpu'] / max(run['processed'], 1) * 1e6:.0f} µs CPU per push"
             )
-    return _push_figures(runs["floor"]), _push_figures(runs["integration"])
+    return PushRuns(
+        floor=_push_figures(runs["floor"]),
+        writing=_push_figures(runs["writing"]),
+        integration=_push_figures(runs["integration"]),
+    )
 
 
 async def _timed_run(

@@ -7,6 +7,10 @@ the benchmark what Home Assistant does not show on its own:
 - a webhook whose handler only parses the JSON body, counts it and returns
   the same reply as the bajie_charging webhook, as the floor to compare
   pushes with;
+- a second webhook that does the same and then the work Home Assistant
+  itself must do for a push: as many state writes as the integration made
+  per push on average (set through a view) and one bus event. It shows how
+  much of a push's cost is Home Assistant's own writing;
 - the number of `bajie_charging_event` bus events, one per push that the
   integration accepted, so that processed pushes are counted on the server
   (an unknown webhook id is answered with HTTP 200 as well);
@@ -54,6 +58,14 @@ CONFIG_SCHEMA = cv.empty_config_schema(DOMAIN)
 
 CABINET_EVENT = "bajie_charging_event"
 """Bus event that the bajie_charging integration fires once per accepted push."""
+WRITING_EVENT = "bench_noop_push"
+"""Bus event that the writing webhook fires once per push."""
+WRITTEN_ATTRIBUTES = {
+    "state_class": "measurement",
+    "unit_of_measurement": "%",
+    "friendly_name": "Benchmark written state",
+}
+"""Attributes of the writing webhook's states, about the size of a sensor's."""
 
 
 class BenchCounters:
@@ -64,6 +76,10 @@ class BenchCounters:
         self.hass = hass
         self.webhook_id = webhook.async_generate_id()
         self.noop_requests = 0
+        self.writing_webhook_id = webhook.async_generate_id()
+        self.writing_requests = 0
+        self.writes_per_push = 0.0
+        self._write_credit = 0.0
         self.cabinet_events = 0
         self.writes: Counter[str] = Counter()
         self.changes: Counter[str] = Counter()
@@ -93,6 +109,31 @@ class BenchCounters:
         """
         json.loads(await request.read())
         self.noop_requests += 1
+        return web.json_response({"code": 0, "msg": "ok"})
+
+    async def handle_writing_webhook(
+        self, hass: HomeAssistant, webhook_id: str, request: web.Request
+    ) -> web.Response:
+        """Parse and count the body like the no-op, then write states and fire.
+
+        Every write changes its state. The number of writes alternates so
+        that their mean is writes_per_push.
+        """
+        body = json.loads(await request.read())
+        self.writing_requests += 1
+        self._write_credit += self.writes_per_push
+        writes = int(self._write_credit)
+        self._write_credit -= writes
+        for index in range(writes):
+            hass.states.async_set(
+                f"sensor.bench_noop_written_{index}",
+                str(self.writing_requests),
+                WRITTEN_ATTRIBUTES,
+            )
+        event_data = body.get("eventData") if isinstance(body, dict) else None
+        hass.bus.async_fire(
+            WRITING_EVENT, dict(event_data) if isinstance(event_data, dict) else {}
+        )
         return web.json_response({"code": 0, "msg": "ok"})
 
     @callback
@@ -176,6 +217,8 @@ class BenchCounters:
         return {
             "webhook_id": self.webhook_id,
             "noop_requests": self.noop_requests,
+            "writing_webhook_id": self.writing_webhook_id,
+            "writing_requests": self.writing_requests,
             "cabinet_events": self.cabinet_events,
             "gc_seconds": self.gc_seconds,
             "gc_collections": self.gc_collections,
@@ -236,6 +279,23 @@ class BenchRecordingView(HomeAssistantView):
         return self.json({"watched": self._counters.start_recording(str(platform))})
 
 
+class BenchWritingView(HomeAssistantView):
+    """POST `{"writes_per_push": N}` to set the writing webhook's mean writes."""
+
+    url = "/api/bench_noop/writing"
+    name = "api:bench_noop:writing"
+
+    def __init__(self, counters: BenchCounters) -> None:
+        """Control the given counters."""
+        self._counters = counters
+
+    async def post(self, request: web.Request) -> web.Response:
+        """Set the mean number of state writes per push."""
+        body = await request.json()
+        self._counters.writes_per_push = max(0.0, float(body["writes_per_push"]))
+        return self.json({"writes_per_push": self._counters.writes_per_push})
+
+
 class BenchEntitiesView(HomeAssistantView):
     """GET `?config_entry_id=ID`: entities registered, enabled and with a state."""
 
@@ -265,9 +325,18 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
         counters.handle_noop_webhook,
         local_only=False,
     )
+    webhook.async_register(
+        hass,
+        DOMAIN,
+        "Benchmark no-op with writes",
+        counters.writing_webhook_id,
+        counters.handle_writing_webhook,
+        local_only=False,
+    )
     hass.bus.async_listen(CABINET_EVENT, counters.count_cabinet_event)
     gc.callbacks.append(counters.track_garbage_collection)
     hass.http.register_view(BenchStatsView(counters))
     hass.http.register_view(BenchRecordingView(counters))
+    hass.http.register_view(BenchWritingView(counters))
     hass.http.register_view(BenchEntitiesView(counters))
     return True
