@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 import re
 from typing import Any
 
-from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
+from homeassistant.const import (
+    CONF_PASSWORD,
+    CONF_USERNAME,
+    EVENT_STATE_CHANGED,
+    EVENT_STATE_REPORTED,
+)
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.bajie_charging.api import Cabinet
-from custom_components.bajie_charging.const import DOMAIN
+from custom_components.bajie_charging.const import (
+    CONF_BASE_URL,
+    CONF_REGISTER_PUSH,
+    CONF_WEBHOOK_ID,
+    DOMAIN,
+)
 from custom_components.bajie_charging.entity import is_large_fleet
 from simulator import Simulator
 
-from .conftest import WEBHOOK_ID
+from .conftest import PASSWORD, USERNAME, WEBHOOK_ID
 
 
 def _fleet(cabinets: int, slots: int) -> dict[str, Cabinet]:
@@ -50,6 +61,51 @@ async def test_small_fleet_enables_all_entities(
     assert any(entry.domain == "button" and not entry.disabled for entry in entries)
 
 
+async def test_large_fleet_enables_core_entities_only(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    """A fleet past the budget enables online, counters and the event only."""
+    # 750 cabinets of one slot: 12 entities each would be enabled in a small
+    # fleet, 9,001 with the account's sensor.
+    simulator = Simulator(
+        cabinets=750, slots=1, username=USERNAME, password=PASSWORD, seed=3
+    )
+    await simulator.start(host="127.0.0.1", port=0)
+    try:
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title=USERNAME,
+            data={
+                CONF_USERNAME: USERNAME,
+                CONF_PASSWORD: PASSWORD,
+                CONF_BASE_URL: simulator.base_url,
+                CONF_REGISTER_PUSH: False,
+                CONF_WEBHOOK_ID: WEBHOOK_ID,
+            },
+        )
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+
+        entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        enabled = Counter(
+            re.sub(r"^BJX\d+_", "", item.unique_id)
+            for item in entries
+            if not item.disabled
+        )
+        assert enabled == {
+            "online": 750,
+            "batteries_to_rent": 750,
+            "free_slots": 750,
+            "event": 750,
+            f"{entry.entry_id}_update_mode": 1,
+        }
+        assert len(entries) == 750 * 14 + 1
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await simulator.stop()
+
+
 def _record_writes(hass: HomeAssistant) -> list[str]:
     """Return a list that collects every entity written from now on."""
     written: list[str] = []
@@ -78,7 +134,7 @@ def _keys(hass: HomeAssistant, cabinet_id: str, written: list[str]) -> list[str]
     )
 
 
-async def test_first_push_after_setup_writes_only_changes(
+async def test_first_push_writes_only_changes(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
     simulator: Simulator,

@@ -68,13 +68,27 @@ class BajieCabinetEntity(Entity):
     _attr_should_poll = False
 
     def __init__(self, coordinator: BajieCoordinator, cabinet_id: str) -> None:
-        """Bind the entity to its cabinet."""
+        """Bind the entity to its cabinet.
+
+        `async_setup_cabinet_entities` attaches the device info before the
+        entity is added.
+        """
         self.coordinator = coordinator
         self.cabinet_id = cabinet_id
-        self._attr_device_info = cabinet_device_info(
-            coordinator.data[cabinet_id], coordinator.account_device_id
-        )
+        self._large_fleet = False
         self._last_written: tuple[object, ...] | None = None
+
+    @callback
+    def attach(self, device_info: DeviceInfo, *, large_fleet: bool) -> None:
+        """Set what the entity shares with the other entities of its cabinet.
+
+        One device info serves every entity of a cabinet, and whether the
+        fleet is large is decided once per batch of new entities. Checked
+        per entity, the fleet size made set-up time grow with the square of
+        the fleet.
+        """
+        self._attr_device_info = device_info
+        self._large_fleet = large_fleet
 
     @property
     def cabinet(self) -> Cabinet | None:
@@ -97,7 +111,7 @@ class BajieCabinetEntity(Entity):
             return False
         if self._is_core_entity:
             return True
-        return not is_large_fleet(self.coordinator.data)
+        return not self._large_fleet
 
     @property
     def _is_core_entity(self) -> bool:
@@ -182,18 +196,23 @@ def async_setup_cabinet_entities(
             added_ids.pop(cabinet_id, None)
 
         new_entities: list[BajieCabinetEntity] = []
+        large_fleet: bool | None = None
         for cabinet_id, cabinet in fleet.items():
             if cabinet_id in slot_counts and slot_counts[cabinet_id] == (
                 cabinet.total_slots
             ):
                 continue
             slot_counts[cabinet_id] = cabinet.total_slots
+            if large_fleet is None:
+                large_fleet = is_large_fleet(fleet)
+            device_info = cabinet_device_info(cabinet, coordinator.account_device_id)
             known = added_ids.setdefault(cabinet_id, set())
             for entity in factory(coordinator, cabinet):
                 unique_id = entity.unique_id
                 if unique_id is None or unique_id in known:
                     continue
                 known.add(unique_id)
+                entity.attach(device_info, large_fleet=large_fleet)
                 new_entities.append(entity)
         if new_entities:
             async_add_entities(new_entities)
