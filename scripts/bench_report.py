@@ -89,7 +89,7 @@ def push_table(results: Sequence[FleetResult]) -> list[str]:
 
 
 def share_table(results: Sequence[FleetResult]) -> list[str]:
-    """Return CPU per push of the three webhooks: what Home Assistant's part is."""
+    """Return the CPU per push of the three webhooks, to show Home Assistant's share."""
     rows = []
     for result in results:
         floor, writing, push = result.floor, result.writing, result.push

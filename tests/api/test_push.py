@@ -391,7 +391,7 @@ def test_push_event_is_hashable() -> None:
     ],
 )
 def test_timestamp_formats(sent: str, expected: datetime | None) -> None:
-    """Timestamps are read in the cloud's formats; anything else is None."""
+    """Timestamps in the cloud's formats are read, and anything else gives None."""
     body = _body("CABINET_ONLINE")
     body["timestamp"] = sent
 

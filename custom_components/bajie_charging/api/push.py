@@ -509,8 +509,8 @@ class RecentPushes:
         """Set the bounds of the memory."""
         self._per_cabinet = per_cabinet
         self._max_cabinets = max_cabinets
-        # Per cabinet, the pushes as keys of a dict in arrival order: a set
-        # look-up that also knows which push is the oldest.
+        # Per cabinet, the pushes are the keys of a dict, which finds a push
+        # like a set and keeps arrival order, so the first key is the oldest.
         self._by_cabinet: OrderedDict[str, dict[PushEvent, None]] = OrderedDict()
 
     def remember(self, event: PushEvent) -> bool:

@@ -114,7 +114,7 @@ class BenchCounters:
     async def handle_writing_webhook(
         self, hass: HomeAssistant, webhook_id: str, request: web.Request
     ) -> web.Response:
-        """Parse and count the body like the no-op, then write states and fire.
+        """Parse and count the body like the no-op, then write states and fire an event.
 
         Every write changes its state. The number of writes alternates so
         that their mean is writes_per_push.
