@@ -87,16 +87,29 @@ async def test_failed_poll_then_recovery(
     """A failed poll makes entities unavailable; the next success restores them."""
     coordinator = loaded_entry.runtime_data.coordinator
     entity_id = _online_entity_id(hass, simulator.cabinet_ids[0])
+    cabinet_entities = [
+        entry.entity_id
+        for entry in er.async_entries_for_config_entry(
+            er.async_get(hass), loaded_entry.entry_id
+        )
+        if not entry.disabled and entry.unique_id.startswith(simulator.cabinet_ids[0])
+    ]
+    domains = {entity.split(".")[0] for entity in cabinet_entities}
+    assert domains == {"binary_sensor", "button", "event", "sensor"}
 
     simulator.add_fault(FaultRule(path="*", status=500))
     await coordinator.async_refresh()
     await hass.async_block_till_done()
     assert hass.states.get(entity_id).state == STATE_UNAVAILABLE
+    states = {hass.states.get(entity).state for entity in cabinet_entities}
+    assert states == {STATE_UNAVAILABLE}
 
     simulator.clear_faults()
     await coordinator.async_refresh()
     await hass.async_block_till_done()
     assert hass.states.get(entity_id).state == "on"
+    for entity in cabinet_entities:
+        assert hass.states.get(entity).state != STATE_UNAVAILABLE, entity
 
 
 async def test_business_error_keeps_cabinets(

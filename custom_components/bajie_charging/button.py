@@ -47,6 +47,7 @@ class BajieEjectButton(BajieCabinetEntity, ButtonEntity):
     """Ejects the battery of one slot for maintenance (eject by repair)."""
 
     _attr_translation_key = "eject_slot"
+    _shows_cabinet_data = False
 
     def __init__(
         self, coordinator: BajieCoordinator, cabinet_id: str, slot: int

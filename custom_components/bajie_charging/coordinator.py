@@ -86,6 +86,11 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         self._cabinet_listeners: defaultdict[str, list[CALLBACK_TYPE]] = defaultdict(
             list
         )
+        """Listeners to any change of a cabinet's data or availability."""
+        self._availability_listeners: defaultdict[str, list[CALLBACK_TYPE]] = (
+            defaultdict(list)
+        )
+        """Listeners to a change of a cabinet's availability only."""
         self._slot_locks: dict[tuple[str, int], asyncio.Lock] = {}
         self.eject_sent_at: dict[tuple[str, int], float] = {}
         """Monotonic time of the last eject the cloud accepted or left unanswered."""
@@ -231,17 +236,27 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
 
     @callback
     def async_add_cabinet_listener(
-        self, cabinet_id: str, update_callback: CALLBACK_TYPE
+        self,
+        cabinet_id: str,
+        update_callback: CALLBACK_TYPE,
+        *,
+        data: bool = True,
     ) -> CALLBACK_TYPE:
-        """Call update_callback whenever this cabinet's state may have changed."""
-        listeners = self._cabinet_listeners[cabinet_id]
+        """Call update_callback whenever this cabinet's state may have changed.
+
+        With `data=False` it is called only when the cabinet's availability
+        may have changed: after a poll that failed or recovered, or that
+        added or removed the cabinet. Pushes never call it.
+        """
+        by_cabinet = self._cabinet_listeners if data else self._availability_listeners
+        listeners = by_cabinet[cabinet_id]
         listeners.append(update_callback)
 
         @callback
         def remove_listener() -> None:
             listeners.remove(update_callback)
             if not listeners:
-                del self._cabinet_listeners[cabinet_id]
+                del by_cabinet[cabinet_id]
 
         return remove_listener
 
@@ -249,22 +264,26 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
     def async_update_listeners(self) -> None:
         """Notify the cabinets whose data or availability changed, then the rest."""
         fleet = self.data or {}
-        if self.last_update_success != self._notified_success:
-            changed: list[str] = list(self._cabinet_listeners)
-        else:
-            changed = [
-                cabinet_id
-                for cabinet_id in self._cabinet_listeners
-                if fleet.get(cabinet_id) != self._notified.get(cabinet_id)
-            ]
+        success_changed = self.last_update_success != self._notified_success
+        notified = self._notified
         self._notified_success = self.last_update_success
         self._notified = dict(fleet)
-        for cabinet_id in changed:
-            self._notify_cabinet(cabinet_id)
+
+        for cabinet_id in list(self._cabinet_listeners):
+            if success_changed or fleet.get(cabinet_id) != notified.get(cabinet_id):
+                self._notify_cabinet(cabinet_id)
+        for cabinet_id in list(self._availability_listeners):
+            listed = cabinet_id in fleet
+            if success_changed or listed != (cabinet_id in notified):
+                for update_callback in list(
+                    self._availability_listeners.get(cabinet_id, ())
+                ):
+                    update_callback()
         super().async_update_listeners()
 
     @callback
     def _notify_cabinet(self, cabinet_id: str) -> None:
+        """Call the listeners to any change of the cabinet."""
         for update_callback in list(self._cabinet_listeners.get(cabinet_id, ())):
             update_callback()
 

@@ -66,6 +66,12 @@ class BajieCabinetEntity(Entity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+    _shows_cabinet_data = True
+    """False for an entity whose state does not come from the cabinet's data.
+
+    Such an entity is written on a cabinet update only when its
+    availability may have changed, so pushes skip it.
+    """
 
     def __init__(self, coordinator: BajieCoordinator, cabinet_id: str) -> None:
         """Bind the entity to its cabinet.
@@ -129,7 +135,9 @@ class BajieCabinetEntity(Entity):
         await super().async_added_to_hass()
         self.async_on_remove(
             self.coordinator.async_add_cabinet_listener(
-                self.cabinet_id, self._async_cabinet_updated
+                self.cabinet_id,
+                self._async_cabinet_updated,
+                data=self._shows_cabinet_data,
             )
         )
         self._last_written = self._shown()

@@ -36,6 +36,7 @@ class BajieCabinetEventEntity(BajieCabinetEntity, EventEntity):
     """The latest event a cabinet pushed, with its cleaned data as attributes."""
 
     _attr_translation_key = "cabinet_event"
+    _shows_cabinet_data = False
 
     def __init__(self, coordinator: BajieCoordinator, cabinet_id: str) -> None:
         """Set up the event entity for one cabinet."""

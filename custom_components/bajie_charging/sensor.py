@@ -238,6 +238,7 @@ class BajieLastEventSensor(BajieCabinetEntity, RestoreSensor):
 
     _attr_translation_key = "last_event"
     _attr_device_class = SensorDeviceClass.TIMESTAMP
+    _shows_cabinet_data = False
 
     def __init__(self, coordinator: BajieCoordinator, cabinet_id: str) -> None:
         """Set up the sensor for one cabinet."""
