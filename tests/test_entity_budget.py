@@ -189,3 +189,32 @@ async def test_repeated_status_writes_only_changes(
 
     assert response.status == 200
     assert _keys(hass, cabinet_id, written) == ["event", "last_event"]
+
+
+async def test_unchanged_poll_writes_nothing(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """A poll that finds the fleet as it was writes no entity."""
+    coordinator = loaded_entry.runtime_data.coordinator
+    written = _record_writes(hass)
+
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+    assert coordinator.last_update_success
+    assert written == []
+
+
+async def test_poll_writes_only_changed_cabinet(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """A poll writes only the entities of the cabinet whose data changed."""
+    coordinator = loaded_entry.runtime_data.coordinator
+    cabinet_id = simulator.cabinet_ids[1]
+    simulator.set_online(cabinet_id, False)
+    written = _record_writes(hass)
+
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+    assert _keys(hass, cabinet_id, written) == ["online"]
