@@ -27,6 +27,9 @@ _OFFLINE_WORDS = frozenset({"offline", "0", "false", "off"})
 
 def to_int(value: object) -> int | None:
     """Read an integer from an int, a whole float or a numeric string."""
+    if type(value) is int:
+        # The usual case first: bool is a subclass of int and must not pass.
+        return value
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -52,6 +55,8 @@ def to_int(value: object) -> int | None:
 
 def to_str(value: object) -> str | None:
     """Read a non-empty string; numbers are turned into their text."""
+    if type(value) is str:
+        return value.strip() or None
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
