@@ -3,8 +3,10 @@
 scripts/bench prepares the environment and runs this file inside it. For
 each fleet size it starts the simulator and a new Home Assistant on
 127.0.0.1 and adds the bajie_charging entry through its config flow. It
-then measures set-up time and memory, cloud requests per poll, push
-throughput and latency next to a no-op webhook, and state writes per push.
+then measures set-up time and memory, cloud requests per poll, state
+writes per push, and push throughput and latency next to two reference
+webhooks: a no-op one, and one that also writes as many states per push as
+the integration.
 Only one Home Assistant runs at a time. Both processes stop before the next
 fleet size, and when the benchmark ends, fails or gets Ctrl-C.
 """
@@ -38,7 +40,14 @@ from bench_instance import (
     running_instance,
 )
 from bench_load import PushFactory, send_pushes
-from bench_measure import measure_poll, measure_pushes, measure_setup, measure_writes
+from bench_measure import (
+    calibrate_writes,
+    measure_poll,
+    measure_pushes,
+    measure_setup,
+    measure_writes,
+    prime_cabinets,
+)
 from bench_profile import sampling, summarize
 from bench_report import FleetResult, report
 from demo_api import ApiError
@@ -108,8 +117,8 @@ def parse_options(argv: list[str] | None = None) -> BenchOptions:
         type=int,
         default=3,
         metavar="N",
-        help="rounds of pushes, each to the no-op webhook and then to the "
-        "integration (default: %(default)s)",
+        help="rounds of pushes, each to the no-op webhook, the no-op webhook "
+        "with writes and the integration (default: %(default)s)",
     )
     parser.add_argument(
         "--warmup",
@@ -271,12 +280,23 @@ async def bench_fleet(
         webhooks = f"{instance.home_assistant_url}/api/webhook"
 
         poll = await measure_poll(instance, entry_id)
-        # The writes come first: the writing webhook copies their mean.
         writes = await measure_writes(
             instance, factory, push_url=push_url, samples=options.write_samples
         )
-        await instance.api.set_writes_per_push(
-            writes.writes / writes.pushes if writes.pushes else 0.0
+        await prime_cabinets(
+            instance,
+            factory,
+            push_url=push_url,
+            clients=options.clients,
+            time_limit=options.run_timeout,
+        )
+        writes_per_push = await calibrate_writes(
+            instance,
+            factory,
+            push_url=push_url,
+            pushes=options.requests,
+            clients=options.clients,
+            time_limit=options.run_timeout,
         )
         pushes = await measure_pushes(
             instance,
@@ -286,6 +306,7 @@ async def bench_fleet(
                 "writing": f"{webhooks}/{stats['writing_webhook_id']}",
                 "integration": push_url,
             },
+            writes_per_push=writes_per_push,
             requests=options.requests,
             rounds=options.rounds,
             warmup=options.warmup,
@@ -310,6 +331,7 @@ async def bench_fleet(
         poll=poll,
         floor=pushes.floor,
         writing=pushes.writing,
+        writes_per_push=pushes.writes_per_push,
         push=pushes.integration,
         writes=writes,
     )

@@ -57,8 +57,6 @@ POLL_INTERVAL = 0.1
 CONTROL_TIMEOUT = aiohttp.ClientTimeout(total=900)
 """Per request of the benchmark's control calls; a fleet's set-up takes long."""
 
-CLOCK_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
-
 
 class BenchError(Exception):
     """A benchmark step failed. The message names the step and the log to read."""
@@ -200,13 +198,30 @@ def read_rss_bytes(pid: int) -> int:
     raise BenchError(f"/proc/{pid}/status has no VmRSS line")
 
 
-def read_cpu_seconds(pid: int) -> float:
-    """Return the CPU time a process used so far, user plus system, in seconds."""
-    stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
-    # The command name in brackets may contain spaces, so fields are counted
-    # from the closing bracket: utime and stime are fields 14 and 15.
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS_PER_SECOND
+def read_thread_cpu(pid: int) -> dict[int, int]:
+    """Return the nanoseconds on CPU so far of each thread of a process.
+
+    /proc/PID/stat counts in clock ticks of 10 ms, a step of several percent
+    in a round of pushes, while schedstat counts in nanoseconds.
+    """
+    times: dict[int, int] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            text = (task / "schedstat").read_text(encoding="ascii")
+        except FileNotFoundError:
+            continue  # The thread ended while the folder was read.
+        times[int(task.name)] = int(text.split()[0])
+    return times
+
+
+def cpu_seconds_between(before: dict[int, int], after: dict[int, int]) -> float:
+    """Return the CPU time between two `read_thread_cpu` readings, in seconds.
+
+    A thread that ended in between is left out, with the time it used since
+    the first reading.
+    """
+    nanoseconds = sum(used - before.get(tid, 0) for tid, used in after.items())
+    return nanoseconds / 1e9
 
 
 def prepare_bench_config(port: int) -> None:

@@ -79,6 +79,10 @@ class PushFactory:
         """Return count new push bodies for random cabinets."""
         return [self._build_one() for _ in range(count)]
 
+    def build_status_reports(self) -> list[Push]:
+        """Return one new status report for every cabinet of the fleet."""
+        return [self._build_status(cabinet_id) for cabinet_id in self._cabinet_ids]
+
     def _build_one(self) -> Push:
         cabinet_id = self._random.choice(self._cabinet_ids)
         if self._random.random() < 0.5:
@@ -90,7 +94,9 @@ class PushFactory:
                 return Push(cabinet_id=cabinet_id, kind=BORROW_OUT, body=_encode(body))
             except EventNotPossibleError:
                 pass  # The cabinet is empty: it reports its status instead.
+        return self._build_status(cabinet_id)
 
+    def _build_status(self, cabinet_id: str) -> Push:
         self._status_count[cabinet_id] += 1
         listed_signal = self._simulator.cabinets[cabinet_id].signal
         signal = (listed_signal + self._status_count[cabinet_id]) % (MAX_SIGNAL + 1)

@@ -16,9 +16,10 @@ from bench_instance import (
     CLOUD_USERNAME,
     BenchError,
     Instance,
+    cpu_seconds_between,
     log,
-    read_cpu_seconds,
     read_rss_bytes,
+    read_thread_cpu,
     since,
 )
 from bench_load import Push, PushFactory, percentile, send_pushes
@@ -235,6 +236,62 @@ async def measure_poll(instance: Instance, entry_id: str) -> PollFigures:
     )
 
 
+async def prime_cabinets(
+    instance: Instance,
+    factory: PushFactory,
+    *,
+    push_url: str,
+    clients: int,
+    time_limit: float,
+) -> None:
+    """Send one status report to every cabinet, as a running system has had.
+
+    A cabinet's first status report after set-up fills in what the fleet
+    listing lacks (the battery list, and with it the abnormal-battery
+    entities), so it writes more than later pushes do.
+    """
+    pushes = factory.build_status_reports()
+    log(f"Sending a status report to each of the {len(pushes):,} cabinets")
+    run = await send_pushes(push_url, pushes, clients=clients, time_limit=time_limit)
+    if run.errors or run.timed_out:
+        raise BenchError(
+            f"Status reports to every cabinet: {run.errors} errors"
+            + (", timed out" if run.timed_out else "")
+        )
+
+
+async def calibrate_writes(
+    instance: Instance,
+    factory: PushFactory,
+    *,
+    push_url: str,
+    pushes: int,
+    clients: int,
+    time_limit: float,
+) -> float:
+    """Return the integration's state writes per push, sent as in the rounds.
+
+    The writing webhook makes this many writes per push. The writes are
+    recorded here rather than in the rounds, because recording them costs
+    Home Assistant time of its own.
+    """
+    api = instance.api
+    await api.record_writes(DOMAIN)
+    before = await api.helper_stats(reset=True)
+    try:
+        await send_pushes(
+            push_url, factory.build(pushes), clients=clients, time_limit=time_limit
+        )
+        after = await api.helper_stats(reset=True)
+    finally:
+        await api.record_writes(None)
+    processed = after["cabinet_events"] - before["cabinet_events"]
+    writes = sum(int(entity["writes"]) for entity in after["recorded"])
+    per_push = writes / processed if processed else 0.0
+    log(f"The integration made {per_push:.2f} state writes per push")
+    return per_push
+
+
 @dataclass(kw_only=True)
 class PushRuns:
     """Push handling by the three webhooks at one fleet size."""
@@ -244,6 +301,8 @@ class PushRuns:
     writing: PushFigures
     """The no-op webhook plus the integration's mean state writes and one event."""
     integration: PushFigures
+    writes_per_push: float
+    """State writes per push of the writing webhook, from `calibrate_writes`."""
 
 
 async def measure_pushes(
@@ -251,6 +310,7 @@ async def measure_pushes(
     factory: PushFactory,
     *,
     urls: dict[str, str],
+    writes_per_push: float,
     requests: int,
     rounds: int,
     warmup: int,
@@ -262,7 +322,9 @@ async def measure_pushes(
     `urls` names the URL of the "floor", "writing" and "integration"
     webhooks. Each round sends its own new pushes to each of them in that
     order, so that all see the same bodies and the same background load.
+    The writing webhook is set to `writes_per_push` first.
     """
+    await instance.api.set_writes_per_push(writes_per_push)
     log(f"Building {warmup + rounds * requests} push bodies")
     warmup_pushes = factory.build(warmup)
     round_pushes = [factory.build(requests) for _ in range(rounds)]
@@ -296,6 +358,7 @@ async def measure_pushes(
         floor=_push_figures(runs["floor"]),
         writing=_push_figures(runs["writing"]),
         integration=_push_figures(runs["integration"]),
+        writes_per_push=writes_per_push,
     )
 
 
@@ -312,9 +375,9 @@ async def _timed_run(
     api = instance.api
     pid = instance.home_assistant_pid
     stats_before = await api.helper_stats()
-    cpu_before = read_cpu_seconds(pid)
+    cpu_before = read_thread_cpu(pid)
     run = await send_pushes(url, pushes, clients=clients, time_limit=time_limit)
-    cpu = read_cpu_seconds(pid) - cpu_before
+    cpu = cpu_seconds_between(cpu_before, read_thread_cpu(pid))
     stats_after = await api.helper_stats()
     processed = stats_after[counter] - stats_before[counter]
     return {
