@@ -89,9 +89,11 @@ class PushFigures:
     latency_p50: float
     latency_p99: float
     cpu_per_push: float
-    """Seconds of Home Assistant's CPU time per processed push."""
+    """Seconds of Home Assistant's CPU time per processed push, in the round
+    with the median figure."""
     gc_per_push: float
-    """Seconds of garbage collection per processed push, part of cpu_per_push."""
+    """Seconds of garbage collection per processed push in that round, part of
+    cpu_per_push."""
 
 
 @dataclass(kw_only=True)
@@ -392,11 +394,19 @@ async def _timed_run(
     }
 
 
+def _per_push(seconds: float, processed: int) -> float:
+    return seconds / processed if processed else math.nan
+
+
 def _push_figures(runs: list[dict[str, Any]]) -> PushFigures:
     latencies = [latency for run in runs for latency in run["latencies"]]
     processed = sum(int(run["processed"]) for run in runs)
-    cpu = sum(float(run["cpu"]) for run in runs)
-    gc_seconds = sum(float(run["gc"]) for run in runs)
+    # The round with the median CPU per push, so that one round that paid
+    # for a full garbage collection or for other work on the machine does
+    # not move the figure.
+    middle = sorted(runs, key=lambda run: _per_push(run["cpu"], run["processed"]))[
+        (len(runs) - 1) // 2
+    ]
     return PushFigures(
         rounds=len(runs),
         requests=sum(int(run["requests"]) for run in runs),
@@ -406,8 +416,8 @@ def _push_figures(runs: list[dict[str, Any]]) -> PushFigures:
         throughput=statistics.median(float(run["throughput"]) for run in runs),
         latency_p50=percentile(latencies, 0.50),
         latency_p99=percentile(latencies, 0.99),
-        cpu_per_push=cpu / processed if processed else float("nan"),
-        gc_per_push=gc_seconds / processed if processed else float("nan"),
+        cpu_per_push=_per_push(middle["cpu"], middle["processed"]),
+        gc_per_push=_per_push(middle["gc"], middle["processed"]),
     )
 
 
