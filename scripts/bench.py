@@ -115,7 +115,7 @@ def parse_options(argv: list[str] | None = None) -> BenchOptions:
     parser.add_argument(
         "--rounds",
         type=int,
-        default=3,
+        default=5,
         metavar="N",
         help="rounds of pushes, each to the no-op webhook, the no-op webhook "
         "with writes and the integration (default: %(default)s)",
