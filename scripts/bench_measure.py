@@ -246,7 +246,7 @@ async def prime_cabinets(
     clients: int,
     time_limit: float,
 ) -> None:
-    """Send one status report to every cabinet, as a running system has had.
+    """Send one status report to every cabinet, so the rounds see a running system.
 
     A cabinet's first status report after set-up fills in what the fleet
     listing lacks (the battery list, and with it the abnormal-battery
@@ -257,7 +257,7 @@ async def prime_cabinets(
     run = await send_pushes(push_url, pushes, clients=clients, time_limit=time_limit)
     if run.errors or run.timed_out:
         raise BenchError(
-            f"Status reports to every cabinet: {run.errors} errors"
+            f"Sending a status report to every cabinet failed: {run.errors} errors"
             + (", timed out" if run.timed_out else "")
         )
 
