@@ -63,9 +63,8 @@ async def simulator(socket_enabled: None) -> AsyncIterator[Simulator]:
     await sim.stop()
 
 
-@pytest.fixture
-def config_entry(simulator: Simulator) -> MockConfigEntry:
-    """Return a config entry for the simulated agent account."""
+def make_config_entry(simulator: Simulator) -> MockConfigEntry:
+    """Return a config entry for the agent account of a running simulator."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=USERNAME,
@@ -78,6 +77,12 @@ def config_entry(simulator: Simulator) -> MockConfigEntry:
             CONF_WEBHOOK_ID: WEBHOOK_ID,
         },
     )
+
+
+@pytest.fixture
+def config_entry(simulator: Simulator) -> MockConfigEntry:
+    """Return a config entry for the simulated agent account."""
+    return make_config_entry(simulator)
 
 
 @pytest.fixture

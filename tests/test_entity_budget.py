@@ -8,8 +8,6 @@ import re
 from typing import Any
 
 from homeassistant.const import (
-    CONF_PASSWORD,
-    CONF_USERNAME,
     EVENT_STATE_CHANGED,
     EVENT_STATE_REPORTED,
 )
@@ -20,15 +18,12 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.bajie_charging.api import Cabinet
 from custom_components.bajie_charging.const import (
-    CONF_BASE_URL,
-    CONF_REGISTER_PUSH,
-    CONF_WEBHOOK_ID,
     DOMAIN,
 )
 from custom_components.bajie_charging.entity import is_large_fleet
 from simulator import Simulator
 
-from .conftest import PASSWORD, USERNAME, WEBHOOK_ID
+from .conftest import PASSWORD, USERNAME, WEBHOOK_ID, make_config_entry
 
 
 def _fleet(cabinets: int, slots: int) -> dict[str, Cabinet]:
@@ -72,17 +67,7 @@ async def test_large_fleet_enables_core_entities_only(
     )
     await simulator.start(host="127.0.0.1", port=0)
     try:
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title=USERNAME,
-            data={
-                CONF_USERNAME: USERNAME,
-                CONF_PASSWORD: PASSWORD,
-                CONF_BASE_URL: simulator.base_url,
-                CONF_REGISTER_PUSH: False,
-                CONF_WEBHOOK_ID: WEBHOOK_ID,
-            },
-        )
+        entry = make_config_entry(simulator)
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
