@@ -7,19 +7,14 @@ from datetime import datetime, timedelta
 import re
 from typing import Any
 
-from homeassistant.const import (
-    EVENT_STATE_CHANGED,
-    EVENT_STATE_REPORTED,
-)
+from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.bajie_charging.api import Cabinet
-from custom_components.bajie_charging.const import (
-    DOMAIN,
-)
+from custom_components.bajie_charging.const import DOMAIN
 from custom_components.bajie_charging.entity import is_large_fleet
 from simulator import Simulator
 
