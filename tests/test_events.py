@@ -479,3 +479,46 @@ async def test_future_push_does_not_block_later_ones(
 
     state = state_of(hass, "sensor", f"{cabinet_id}_batteries_to_rent")
     assert state.state == "5"
+
+
+async def test_push_writes_share_its_context(
+    hass: HomeAssistant, cloud: Simulator, cabinet_id: str
+) -> None:
+    """A push's state changes carry the context its bus event started."""
+    bus_events = async_capture_events(hass, EVENT_CABINET)
+    slot = occupied_slot(cloud, cabinet_id)
+    await push(hass, cloud, cabinet_id, "BATTERY_BORROW_OUT", outSlot=slot)
+
+    context = bus_events[-1].context
+    assert context.origin_event is bus_events[-1]
+    written = {
+        "event": "event",
+        "last_event": "sensor",
+        "batteries_to_rent": "sensor",
+        "free_slots": "sensor",
+    }
+    for key, platform in written.items():
+        state = state_of(hass, platform, f"{cabinet_id}_{key}")
+        assert state.context.id == context.id, key
+
+
+async def test_poll_after_push_gets_new_context(
+    hass: HomeAssistant,
+    cloud: Simulator,
+    cabinet_id: str,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """A poll right after a push does not write with the push's context."""
+    bus_events = async_capture_events(hass, EVENT_CABINET)
+    await push(hass, cloud, cabinet_id, "CABINET_OFFLINE")
+    pushed = state_of(hass, "binary_sensor", f"{cabinet_id}_online")
+    assert pushed.state == "off"
+    assert pushed.context.id == bus_events[-1].context.id
+
+    cloud.set_online(cabinet_id, True)
+    await loaded_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+    polled = state_of(hass, "binary_sensor", f"{cabinet_id}_online")
+    assert polled.state == "on"
+    assert polled.context.id != bus_events[-1].context.id

@@ -24,7 +24,13 @@ from pytest_homeassistant_custom_component.typing import (
 from custom_components.bajie_charging.logbook import describe_cabinet_event
 from simulator import Simulator
 
-from .event_helpers import ClientFactory, connect_simulator, device_id_of, push
+from .event_helpers import (
+    ClientFactory,
+    connect_simulator,
+    device_id_of,
+    entity_id_for,
+    push,
+)
 
 
 @pytest.fixture
@@ -176,3 +182,35 @@ async def test_logbook_shows_pushed_event(
             f"(order {data['orderId']})",
         )
     ]
+
+
+async def test_logbook_names_push_as_cause(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    cloud: Simulator,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """A state change a push made names the cabinet event as its cause."""
+    cabinet_id = cloud.cabinet_ids[0]
+    entity_id = entity_id_for(hass, "binary_sensor", f"{cabinet_id}_online")
+    start = dt_util.utcnow()
+    await push(hass, cloud, cabinet_id, "CABINET_OFFLINE")
+    await async_wait_recording_done(hass)
+
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "logbook/get_events",
+            "start_time": start.isoformat(),
+            "entity_ids": [entity_id],
+        }
+    )
+    response = await client.receive_json()
+    assert response["success"]
+    [entry] = response["result"]
+    assert entry["state"] == "off"
+    assert entry["context_event_type"] == "bajie_charging_event"
+    assert entry["context_domain"] == "bajie_charging"
+    assert entry["context_name"] == cabinet_id
+    assert entry["context_message"] == describe_cabinet_event("cabinet_offline", {})

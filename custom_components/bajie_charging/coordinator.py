@@ -10,7 +10,7 @@ from datetime import datetime
 import logging
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -81,6 +81,8 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         self.account_device_id: str | None = None
         """Registry id of the agent account's device, which cabinets link to."""
         self.last_push: datetime | None = None
+        self.push_context: Context | None = None
+        """Context of the push being applied; None outside of a push."""
         # Options changes reload the entry, so the window stays valid.
         self._push_window = poll_interval(entry.options, pushes_arrive=True)
         self._cabinet_listeners: defaultdict[str, list[CALLBACK_TYPE]] = defaultdict(
@@ -347,62 +349,60 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
 
         zone = cloud_time_zone(self.config_entry.options)
         happened, from_cloud = event_time(push, zone, received)
-        stale = not self._apply_unless_stale(
-            fleet, cabinet, push, happened if from_cloud else None
-        )
-
+        stale = not self._claim_state_time(push, happened if from_cloud else None)
         last_event = self.last_event_times.get(push.cabinet_id)
         if last_event is None or happened > last_event:
             self.last_event_times[push.cabinet_id] = happened
-        self._announce(
-            CabinetEvent(
-                cabinet_id=push.cabinet_id,
-                event_type=event_type_of(push.kind),
-                time=happened,
-                stale=stale,
-                data=build_event_data(push, happened, zone),
-            )
+        event = CabinetEvent(
+            cabinet_id=push.cabinet_id,
+            event_type=event_type_of(push.kind),
+            time=happened,
+            stale=stale,
+            data=build_event_data(push, happened, zone),
         )
 
+        # The bus event is fired first, so it becomes the origin of the
+        # push's context, which the logbook names as the cause of the state
+        # changes written with the same context below.
+        context = Context()
+        self._fire(event, context)
+        self.push_context = context
+        try:
+            if not stale:
+                updated = apply_push(cabinet, push)
+                if updated != cabinet:
+                    fleet[push.cabinet_id] = updated
+                    self._notified[push.cabinet_id] = updated
+                    self._notify_cabinet(push.cabinet_id)
+            for event_callback in list(self._event_listeners.get(push.cabinet_id, ())):
+                event_callback(event)
+        finally:
+            self.push_context = None
+
     @callback
-    def _apply_unless_stale(
-        self,
-        fleet: Fleet,
-        cabinet: Cabinet,
-        push: PushEvent,
-        cloud_time: datetime | None,
-    ) -> bool:
-        """Apply the push unless the cabinet's state is newer; return if applied.
+    def _claim_state_time(self, push: PushEvent, cloud_time: datetime | None) -> bool:
+        """Return whether the push may change its cabinet's state; record its time.
 
         Only pushes with a cloud timestamp take part in the ordering: a push
-        without one is always applied and moves no state time.
+        without one may always change the state and moves no state time.
         """
-        if cloud_time is not None:
-            applied_until = self._state_times.get(push.cabinet_id)
-            if applied_until is not None and cloud_time < applied_until:
-                _LOGGER.debug(
-                    "Push %s for cabinet %s from %s is older than its state, "
-                    "not applied",
-                    push.kind,
-                    push.cabinet_id,
-                    cloud_time,
-                )
-                return False
-            self._state_times[push.cabinet_id] = cloud_time
-
-        updated = apply_push(cabinet, push)
-        if updated != cabinet:
-            fleet[push.cabinet_id] = updated
-            self._notified[push.cabinet_id] = updated
-            self._notify_cabinet(push.cabinet_id)
+        if cloud_time is None:
+            return True
+        applied_until = self._state_times.get(push.cabinet_id)
+        if applied_until is not None and cloud_time < applied_until:
+            _LOGGER.debug(
+                "Push %s for cabinet %s from %s is older than its state, not applied",
+                push.kind,
+                push.cabinet_id,
+                cloud_time,
+            )
+            return False
+        self._state_times[push.cabinet_id] = cloud_time
         return True
 
     @callback
-    def _announce(self, event: CabinetEvent) -> None:
-        """Hand the event to the cabinet's event listeners and fire it on the bus."""
-        for event_callback in list(self._event_listeners.get(event.cabinet_id, ())):
-            event_callback(event)
-
+    def _fire(self, event: CabinetEvent, context: Context) -> None:
+        """Fire the event on the bus, with the device id for device triggers."""
         device = dr.async_get(self.hass).async_get_device_by_identifier(
             (DOMAIN, event.cabinet_id), self.config_entry.entry_id
         )
@@ -414,6 +414,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
                 "type": event.event_type,
                 **event.data,
             },
+            context=context,
         )
 
     @callback

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from homeassistant.core import callback
+from homeassistant.core import Context, callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -69,8 +69,8 @@ class BajieCabinetEntity(Entity):
     _shows_cabinet_data = True
     """False for an entity whose state does not come from the cabinet's data.
 
-    Such an entity is written on a cabinet update only when its
-    availability may have changed, so pushes skip it.
+    Such an entity takes no part in the change check after a push. A cabinet
+    update writes it only when its availability may have changed.
     """
 
     def __init__(self, coordinator: BajieCoordinator, cabinet_id: str) -> None:
@@ -159,8 +159,7 @@ class BajieCabinetEntity(Entity):
         """Write the state only when what the entity shows has changed."""
         shown = self._shown()
         if shown != self._last_written:
-            self._last_written = shown
-            self.async_write_ha_state()
+            self._write(shown)
 
     @callback
     def async_write_state(self) -> None:
@@ -169,7 +168,15 @@ class BajieCabinetEntity(Entity):
         Subclasses write through this method, never async_write_ha_state
         directly, so that the comparison above covers every write.
         """
-        self._last_written = self._shown()
+        self._write(self._shown())
+
+    @callback
+    def _write(self, shown: tuple[object, ...]) -> None:
+        self._last_written = shown
+        # The writes of a push share its context, so the logbook names the
+        # push as their cause. Any other write gets a new context, so that
+        # Home Assistant does not reuse the context of an earlier push.
+        self.async_set_context(self.coordinator.push_context or Context())
         self.async_write_ha_state()
 
     async def async_update(self) -> None:
