@@ -522,3 +522,20 @@ async def test_poll_after_push_gets_new_context(
     polled = state_of(hass, "binary_sensor", f"{cabinet_id}_online")
     assert polled.state == "on"
     assert polled.context.id != bus_events[-1].context.id
+
+
+async def test_rename_after_push_gets_new_context(
+    hass: HomeAssistant, cloud: Simulator, cabinet_id: str
+) -> None:
+    """Home Assistant's own write right after a push has a context of its own."""
+    bus_events = async_capture_events(hass, EVENT_CABINET)
+    await push(hass, cloud, cabinet_id, "CABINET_OFFLINE")
+    entity_id = state_of(hass, "binary_sensor", f"{cabinet_id}_online").entity_id
+
+    er.async_get(hass).async_update_entity(entity_id, name="Front door cabinet")
+    await hass.async_block_till_done()
+
+    renamed = hass.states.get(entity_id)
+    assert renamed is not None
+    assert renamed.attributes["friendly_name"] == "Front door cabinet"
+    assert renamed.context.id != bus_events[-1].context.id

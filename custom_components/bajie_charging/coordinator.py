@@ -58,10 +58,11 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
     cabinet's entities, and a poll writes only the cabinets whose data
     changed, or all of them when the cloud became unreachable or came back.
 
-    Every push that is not a resend becomes a `CabinetEvent`: the cabinet's
-    event listeners get it and it is fired on the bus as `EVENT_CABINET`. A
-    push older than the last push applied to its cabinet is still fired but
-    leaves the cabinet's state alone, so a late push cannot roll it back.
+    Every push that is not a resend becomes a `CabinetEvent`: it is fired on
+    the bus as `EVENT_CABINET`, then applied to the cabinet's state, then
+    handed to the cabinet's event listeners. A push older than the last push
+    applied to its cabinet is still fired but leaves the cabinet's state
+    alone, so a late push cannot roll it back.
     """
 
     config_entry: BajieConfigEntry
@@ -360,15 +361,27 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             stale=stale,
             data=build_event_data(push, happened, zone),
         )
+        self._apply_and_announce(fleet, cabinet, push, event)
 
-        # The bus event is fired first, so it becomes the origin of the
-        # push's context, which the logbook names as the cause of the state
-        # changes written with the same context below.
+    @callback
+    def _apply_and_announce(
+        self, fleet: Fleet, cabinet: Cabinet, push: PushEvent, event: CabinetEvent
+    ) -> None:
+        """Fire the event, apply the push unless it is stale, then tell listeners.
+
+        The bus event is fired first, so it becomes the origin of the push's
+        context, which the logbook names as the cause of the state changes
+        written with the same context.
+        """
+        # NOTE: a listener of EVENT_CABINET that runs at once (a callback, or
+        # a coroutine until its first await) still reads the cabinet's old
+        # state. Automations and device triggers start later and read the
+        # new one.
         context = Context()
         self._fire(event, context)
         self.push_context = context
         try:
-            if not stale:
+            if not event.stale:
                 updated = apply_push(cabinet, push)
                 if updated != cabinet:
                     fleet[push.cabinet_id] = updated
@@ -381,10 +394,11 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
 
     @callback
     def _claim_state_time(self, push: PushEvent, cloud_time: datetime | None) -> bool:
-        """Return whether the push may change its cabinet's state; record its time.
+        """Record the push's cloud time unless it is older than the state's.
 
-        Only pushes with a cloud timestamp take part in the ordering: a push
-        without one may always change the state and moves no state time.
+        Returns whether the push may change its cabinet's state. Only pushes
+        with a cloud timestamp take part in the ordering: a push without one
+        may always change the state and moves no state time.
         """
         if cloud_time is None:
             return True

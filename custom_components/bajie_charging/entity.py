@@ -69,8 +69,8 @@ class BajieCabinetEntity(Entity):
     _shows_cabinet_data = True
     """False for an entity whose state does not come from the cabinet's data.
 
-    Such an entity takes no part in the change check after a push. A cabinet
-    update writes it only when its availability may have changed.
+    Such an entity is notified only of changes to its availability, not of
+    changes to the cabinet's data.
     """
 
     def __init__(self, coordinator: BajieCoordinator, cabinet_id: str) -> None:
@@ -173,11 +173,18 @@ class BajieCabinetEntity(Entity):
     @callback
     def _write(self, shown: tuple[object, ...]) -> None:
         self._last_written = shown
+        push_context = self.coordinator.push_context
+        if push_context is None:
+            self.async_set_context(Context())
+            self.async_write_ha_state()
+            return
         # The writes of a push share its context, so the logbook names the
-        # push as their cause. Any other write gets a new context, so that
-        # Home Assistant does not reuse the context of an earlier push.
-        self.async_set_context(self.coordinator.push_context or Context())
+        # push as their cause. Home Assistant keeps using an entity's context
+        # for 5 s in its own writes, such as after a rename, so the entity
+        # gets a new one at once.
+        self.async_set_context(push_context)
         self.async_write_ha_state()
+        self.async_set_context(Context())
 
     async def async_update(self) -> None:
         """Refresh the fleet when the user asks for an update."""
