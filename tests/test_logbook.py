@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from homeassistant.components.recorder import Recorder
@@ -147,6 +148,23 @@ def test_message_of_each_event(
     assert describe_cabinet_event(event_type, data) == message
 
 
+async def _logbook_entries(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    start: datetime,
+    **filters: list[str],
+) -> list[dict[str, Any]]:
+    """Return the logbook entries since start, through the websocket API."""
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {"type": "logbook/get_events", "start_time": start.isoformat(), **filters}
+    )
+    response = await client.receive_json()
+    assert response["success"]
+    entries: list[dict[str, Any]] = response["result"]
+    return entries
+
+
 async def test_logbook_shows_pushed_event(
     recorder_mock: Recorder,
     hass: HomeAssistant,
@@ -161,19 +179,8 @@ async def test_logbook_shows_pushed_event(
     body = await push(hass, cloud, cabinet_id, "BATTERY_BORROW_OUT")
     await async_wait_recording_done(hass)
 
-    client = await hass_ws_client(hass)
-    await client.send_json_auto_id(
-        {
-            "type": "logbook/get_events",
-            "start_time": start.isoformat(),
-            "device_ids": [device_id],
-        }
-    )
-    response = await client.receive_json()
-    assert response["success"]
-    entries = [
-        entry for entry in response["result"] if entry.get("domain") == "bajie_charging"
-    ]
+    logged = await _logbook_entries(hass, hass_ws_client, start, device_ids=[device_id])
+    entries = [entry for entry in logged if entry.get("domain") == "bajie_charging"]
     data = body["eventData"]
     assert [(entry["name"], entry["message"]) for entry in entries] == [
         (
@@ -198,17 +205,9 @@ async def test_logbook_names_push_as_cause(
     await push(hass, cloud, cabinet_id, "CABINET_OFFLINE")
     await async_wait_recording_done(hass)
 
-    client = await hass_ws_client(hass)
-    await client.send_json_auto_id(
-        {
-            "type": "logbook/get_events",
-            "start_time": start.isoformat(),
-            "entity_ids": [entity_id],
-        }
+    [entry] = await _logbook_entries(
+        hass, hass_ws_client, start, entity_ids=[entity_id]
     )
-    response = await client.receive_json()
-    assert response["success"]
-    [entry] = response["result"]
     assert entry["state"] == "off"
     assert entry["context_event_type"] == "bajie_charging_event"
     assert entry["context_domain"] == "bajie_charging"
