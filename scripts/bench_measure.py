@@ -113,6 +113,11 @@ class WriteFigures:
     """Each entity that a push wrote without a change: push kind, entity, writes."""
 
 
+def _total(recorded: list[dict[str, Any]], count: str) -> int:
+    """Return the sum of one count ("writes" or "changes") over recorded entities."""
+    return sum(int(entity[count]) for entity in recorded)
+
+
 async def measure_setup(
     instance: Instance, *, time_limit: float
 ) -> tuple[str, SetupFigures]:
@@ -233,8 +238,8 @@ async def measure_poll(instance: Instance, entry_id: str) -> PollFigures:
         listing_pages=max(1, math.ceil(instance.cabinets / page_size)),
         page_size=page_size,
         seconds=seconds,
-        writes=sum(int(entity["writes"]) for entity in recorded),
-        changes=sum(int(entity["changes"]) for entity in recorded),
+        writes=_total(recorded, "writes"),
+        changes=_total(recorded, "changes"),
     )
 
 
@@ -288,7 +293,7 @@ async def calibrate_writes(
     finally:
         await api.record_writes(None)
     processed = after["cabinet_events"] - before["cabinet_events"]
-    writes = sum(int(entity["writes"]) for entity in after["recorded"])
+    writes = _total(after["recorded"], "writes")
     per_push = writes / processed if processed else 0.0
     log(f"The integration made {per_push:.2f} state writes per push")
     return per_push
@@ -442,8 +447,8 @@ async def measure_writes(
                 if reply.status != 200:
                     raise BenchError(f"A push got HTTP {reply.status}")
             recorded = (await api.helper_stats(reset=True))["recorded"]
-            writes = sum(int(entity["writes"]) for entity in recorded)
-            changes = sum(int(entity["changes"]) for entity in recorded)
+            writes = _total(recorded, "writes")
+            changes = _total(recorded, "changes")
             foreign = sum(
                 int(entity["writes"])
                 for entity in recorded

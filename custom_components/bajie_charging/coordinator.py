@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 import logging
@@ -278,16 +278,19 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         for cabinet_id in list(self._availability_listeners):
             listed = cabinet_id in fleet
             if success_changed or listed != (cabinet_id in notified):
-                for update_callback in list(
-                    self._availability_listeners.get(cabinet_id, ())
-                ):
-                    update_callback()
+                self._notify_cabinet(cabinet_id, self._availability_listeners)
         super().async_update_listeners()
 
     @callback
-    def _notify_cabinet(self, cabinet_id: str) -> None:
-        """Call the listeners to any change of the cabinet."""
-        for update_callback in list(self._cabinet_listeners.get(cabinet_id, ())):
+    def _notify_cabinet(
+        self,
+        cabinet_id: str,
+        by_cabinet: Mapping[str, list[CALLBACK_TYPE]] | None = None,
+    ) -> None:
+        """Call the cabinet's listeners, by default those to any change."""
+        if by_cabinet is None:
+            by_cabinet = self._cabinet_listeners
+        for update_callback in list(by_cabinet.get(cabinet_id, ())):
             update_callback()
 
     @callback
@@ -367,7 +370,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
     def _apply_and_announce(
         self, fleet: Fleet, cabinet: Cabinet, push: PushEvent, event: CabinetEvent
     ) -> None:
-        """Fire the event, apply the push unless it is stale, then tell listeners.
+        """Fire the event, apply the push unless stale, then call event listeners.
 
         The bus event is fired first, so it becomes the origin of the push's
         context, which the logbook names as the cause of the state changes

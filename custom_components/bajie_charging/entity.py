@@ -149,8 +149,9 @@ class BajieCabinetEntity(Entity):
     def _shown_value(self) -> object:
         """Return what the state and attributes are computed from.
 
-        Subclasses return their native value where Home Assistant derives the
-        rest from it, which is cheaper than computing the state itself.
+        Subclasses return their native value, with their attributes if they
+        have any. Home Assistant derives the state from these, so comparing
+        them is cheaper than computing the state.
         """
         return (self.state, self.extra_state_attributes)
 
@@ -173,18 +174,15 @@ class BajieCabinetEntity(Entity):
     @callback
     def _write(self, shown: tuple[object, ...]) -> None:
         self._last_written = shown
-        push_context = self.coordinator.push_context
-        if push_context is None:
-            self.async_set_context(Context())
-            self.async_write_ha_state()
-            return
         # The writes of a push share its context, so the logbook names the
-        # push as their cause. Home Assistant keeps using an entity's context
-        # for 5 s in its own writes, such as after a rename, so the entity
-        # gets a new one at once.
-        self.async_set_context(push_context)
+        # push as their cause.
+        push_context = self.coordinator.push_context
+        self.async_set_context(push_context or Context())
         self.async_write_ha_state()
-        self.async_set_context(Context())
+        if push_context is not None:
+            # Home Assistant keeps using an entity's context for 5 s in its
+            # own writes, such as after a rename, so the push's is replaced.
+            self.async_set_context(Context())
 
     async def async_update(self) -> None:
         """Refresh the fleet when the user asks for an update."""

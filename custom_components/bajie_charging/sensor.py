@@ -226,11 +226,7 @@ class BajieSlotSensor(BajieCabinetEntity, SensorEntity):
         return self.entity_description.attributes_fn(battery)
 
     def _shown_value(self) -> object:
-        battery = self.battery
-        if battery is None:
-            return None
-        description = self.entity_description
-        return (description.value_fn(battery), description.attributes_fn(battery))
+        return (self.native_value, self.extra_state_attributes)
 
 
 class BajieLastEventSensor(BajieCabinetEntity, RestoreSensor):
