@@ -41,6 +41,23 @@ STALE_AFTER_POLLS = 3
 MAX_LOGGED_UNKNOWN_KINDS = 64
 """Number of unknown push kinds logged, once each. Later new kinds are not logged."""
 
+MAX_HELD_PUSHES = 16
+"""Pushes held per unknown cabinet until a refresh adds it. Past it, the oldest go."""
+
+MAX_HELD_CABINETS = 64
+"""Unknown cabinets whose pushes are kept; pushes for more are dropped."""
+
+
+@dataclass(slots=True)
+class _HeldPushes:
+    """Pushes for a cabinet that the fleet did not have when they arrived."""
+
+    pushes: list[tuple[PushEvent, datetime]]
+    """Each push with its arrival time, oldest first."""
+    first_received: datetime
+    listed: bool = False
+    """Whether a successful refresh since then listed the cabinet."""
+
 
 @dataclass(slots=True)
 class BajieRuntimeData:
@@ -112,6 +129,11 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         """Successful listings in a row that did not name a known cabinet."""
         self._excluded_ids: set[str] = set()
         """Cabinets of the account that the options' filters leave out."""
+        self._held: dict[str, _HeldPushes] = {}
+        """Pushes for cabinets that are not in the fleet yet, by cabinet id."""
+        self._listing_requested: datetime | None = None
+        """When the fleet listing of the last successful refresh was requested."""
+        entry.async_on_unload(self._held.clear)
 
     @property
     def pushes_arrive(self) -> bool:
@@ -136,6 +158,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
 
     async def _async_update_data(self) -> Fleet:
         """Fetch the fleet listing and merge it with the state pushes reported."""
+        requested = dt_util.utcnow()
         try:
             listed = await self.client.async_list_cabinets()
         except ChargeNowAuthError as err:
@@ -169,6 +192,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
                 translation_placeholders={"error": str(err) or type(err).__name__},
             ) from err
 
+        self._listing_requested = requested
         self._async_update_poll_interval()
         options = self.config_entry.options
         included = [cabinet for cabinet in listed if is_included(cabinet, options)]
@@ -280,6 +304,8 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             if success_changed or listed != (cabinet_id in notified):
                 self._notify_cabinet(cabinet_id, self._availability_listeners)
         super().async_update_listeners()
+        if self._held and self.last_update_success:
+            self._settle_held_pushes(fleet)
 
     @callback
     def _notify_cabinet(
@@ -300,6 +326,14 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         """Call event_callback with every new event of this cabinet."""
         listeners = self._event_listeners[cabinet_id]
         listeners.append(event_callback)
+        held = self._held.get(cabinet_id)
+        if held is not None and held.listed:
+            # The first entity to take the events of a cabinet that a refresh
+            # just added starts listening here. The cabinet's device exists
+            # now, and Home Assistant writes the entity's first state once
+            # this listener is in, so the held pushes follow on the next turn
+            # of the event loop.
+            self.hass.loop.call_soon(self._replay_held_pushes, cabinet_id)
 
         @callback
         def remove_listener() -> None:
@@ -314,15 +348,15 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         """Apply a validated push to its cabinet and announce it as an event.
 
         Only the cabinet's own entities are notified. A resent push changes
-        nothing and fires nothing.
+        nothing and fires nothing. A push for a cabinet that the fleet does
+        not have yet is held, and the fleet is refreshed: if the refresh
+        adds the cabinet, the push is applied then.
         """
         received = dt_util.utcnow()
         pushes_arrived = self.pushes_arrive
         self.last_push = received
         if not pushes_arrived:
             self._async_update_poll_interval()
-        fleet = self.data
-        cabinet = fleet.get(push.cabinet_id) if fleet is not None else None
         if push.cabinet_id in self._excluded_ids:
             _LOGGER.debug(
                 "Ignored push %s for cabinet %s, which the options leave out",
@@ -330,19 +364,17 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
                 push.cabinet_id,
             )
             return
-        if fleet is None or cabinet is None:
-            # NOTE: the event of this push is not fired: the cabinet has no
-            # device or event entity until the refresh adds them.
-            _LOGGER.debug(
-                "Push %s for unknown cabinet %s, refreshing the fleet",
-                push.kind,
-                push.cabinet_id,
-            )
-            self.config_entry.async_create_background_task(
-                self.hass, self.async_request_refresh(), "bajie_charging refresh"
-            )
+        fleet = self.data
+        if fleet is None or push.cabinet_id not in fleet:
+            self._hold_push(push, received)
             return
+        self._apply_to_known_cabinet(fleet, push, received)
 
+    @callback
+    def _apply_to_known_cabinet(
+        self, fleet: Fleet, push: PushEvent, received: datetime
+    ) -> None:
+        """Build the push's event and apply it, unless the push is a resend."""
         if not self._recent_pushes.remember(push):
             _LOGGER.debug(
                 "Ignored a resent push %s for cabinet %s", push.kind, push.cabinet_id
@@ -364,7 +396,86 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             stale=stale,
             data=build_event_data(push, happened, zone),
         )
-        self._apply_and_announce(fleet, cabinet, push, event)
+        self._apply_and_announce(fleet, fleet[push.cabinet_id], push, event)
+
+    @callback
+    def _hold_push(self, push: PushEvent, received: datetime) -> None:
+        """Keep a push for an unknown cabinet and refresh the fleet."""
+        cabinet_id = push.cabinet_id
+        held = self._held.get(cabinet_id)
+        if held is None:
+            if len(self._held) >= MAX_HELD_CABINETS:
+                _LOGGER.debug(
+                    "Dropped push %s for unknown cabinet %s: pushes for %s other "
+                    "unknown cabinets are waiting for a refresh",
+                    push.kind,
+                    cabinet_id,
+                    len(self._held),
+                )
+                return
+            held = self._held[cabinet_id] = _HeldPushes(
+                pushes=[], first_received=received
+            )
+            _LOGGER.debug(
+                "Push %s for unknown cabinet %s, refreshing the fleet",
+                push.kind,
+                cabinet_id,
+            )
+            self.config_entry.async_create_background_task(
+                self.hass, self.async_request_refresh(), "bajie_charging refresh"
+            )
+        elif len(held.pushes) >= MAX_HELD_PUSHES:
+            dropped, _ = held.pushes.pop(0)
+            _LOGGER.debug(
+                "Dropped the held push %s for unknown cabinet %s to keep a newer one",
+                dropped.kind,
+                cabinet_id,
+            )
+        held.pushes.append((push, received))
+
+    @callback
+    def _settle_held_pushes(self, fleet: Fleet) -> None:
+        """Apply or drop held pushes after a successful refresh.
+
+        The pushes of a cabinet that the refresh listed wait for the first of
+        its entities that take events (the event entity and the last-event
+        sensor), which the refresh adds shortly after. Their events then
+        reach those entities, and the bus events name the cabinet's device.
+        If both entities are disabled, the pushes are applied at the next
+        successful refresh. The pushes of a cabinet that a
+        listing requested after them did not have are dropped.
+        """
+        requested = self._listing_requested
+        for cabinet_id, held in list(self._held.items()):
+            if cabinet_id not in fleet:
+                if requested is None or requested < held.first_received:
+                    # This listing may predate the cabinet, so the pushes
+                    # wait for the refresh that the first of them requested.
+                    continue
+                del self._held[cabinet_id]
+                _LOGGER.debug(
+                    "Dropped %s pushes for cabinet %s, which the fleet listing "
+                    "does not have",
+                    len(held.pushes),
+                    cabinet_id,
+                )
+            elif held.listed or cabinet_id in self._event_listeners:
+                self._replay_held_pushes(cabinet_id)
+            else:
+                held.listed = True
+
+    @callback
+    def _replay_held_pushes(self, cabinet_id: str) -> None:
+        """Apply the held pushes of a cabinet that is now in the fleet."""
+        held = self._held.pop(cabinet_id, None)
+        fleet = self.data
+        if held is None or fleet is None or cabinet_id not in fleet:
+            return
+        _LOGGER.debug(
+            "Applying %s held pushes for cabinet %s", len(held.pushes), cabinet_id
+        )
+        for push, received in held.pushes:
+            self._apply_to_known_cabinet(fleet, push, received)
 
     @callback
     def _apply_and_announce(
