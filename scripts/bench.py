@@ -4,9 +4,9 @@ scripts/bench prepares the environment and runs this file inside it. For
 each fleet size it starts the simulator and a new Home Assistant on
 127.0.0.1 and adds the bajie_charging entry through its config flow. It
 then measures set-up time and memory, cloud requests per poll, state
-writes per push, and push throughput and latency next to two reference
-webhooks: a no-op one, and one that also writes as many states per push as
-the integration.
+writes per push, and push throughput and latency next to three reference
+webhooks: a no-op one, one that also writes as many states per push as the
+integration, and one that makes those writes through real entities.
 Only one Home Assistant runs at a time. Both processes stop before the next
 fleet size, and when the benchmark ends, fails or gets Ctrl-C.
 """
@@ -118,7 +118,8 @@ def parse_options(argv: list[str] | None = None) -> BenchOptions:
         default=5,
         metavar="N",
         help="rounds of pushes, each to the no-op webhook, the no-op webhook "
-        "with writes and the integration (default: %(default)s)",
+        "with writes, the no-op webhook with entities and the integration "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--warmup",
@@ -304,6 +305,7 @@ async def bench_fleet(
             urls={
                 "floor": f"{webhooks}/{stats['webhook_id']}",
                 "writing": f"{webhooks}/{stats['writing_webhook_id']}",
+                "entities": f"{webhooks}/{stats['entities_webhook_id']}",
                 "integration": push_url,
             },
             writes_per_push=writes_per_push,
@@ -331,6 +333,7 @@ async def bench_fleet(
         poll=poll,
         floor=pushes.floor,
         writing=pushes.writing,
+        entities=pushes.entities,
         writes_per_push=pushes.writes_per_push,
         push=pushes.integration,
         writes=writes,

@@ -135,7 +135,7 @@ class BenchApi:
         return int(reply["watched"])
 
     async def set_writes_per_push(self, writes: float) -> None:
-        """Set the mean state writes per push of the helper's writing webhook."""
+        """Set the mean writes per push of the writing and entities webhooks."""
         await self._call(
             "POST", f"/api/{HELPER_DOMAIN}/writing", {"writes_per_push": writes}
         )

@@ -278,9 +278,9 @@ async def calibrate_writes(
 ) -> float:
     """Return the integration's state writes per push, sent as in the rounds.
 
-    The writing webhook makes this many writes per push. The writes are
-    recorded here rather than in the rounds, because recording them costs
-    Home Assistant time of its own.
+    The writing and entities webhooks make this many writes per push. The
+    writes are recorded here rather than in the rounds, because recording
+    them costs Home Assistant time of its own.
     """
     api = instance.api
     await api.record_writes(DOMAIN)
@@ -301,15 +301,18 @@ async def calibrate_writes(
 
 @dataclass(kw_only=True)
 class PushRuns:
-    """Push handling by the three webhooks at one fleet size."""
+    """Push handling by the four webhooks at one fleet size."""
 
     floor: PushFigures
     """The no-op webhook: parse, count, reply."""
     writing: PushFigures
     """The no-op webhook plus the integration's mean state writes and one event."""
+    entities: PushFigures
+    """The no-op webhook plus the same writes through entities and one event."""
     integration: PushFigures
     writes_per_push: float
-    """State writes per push of the writing webhook, from `calibrate_writes`."""
+    """State writes per push of the writing and entities webhooks, from
+    `calibrate_writes`."""
 
 
 async def measure_pushes(
@@ -326,10 +329,11 @@ async def measure_pushes(
 ) -> PushRuns:
     """Send the same pushes to each webhook of `urls`, in turns.
 
-    `urls` names the URL of the "floor", "writing" and "integration"
-    webhooks. Each round sends its own new pushes to each of them in that
-    order, so that all see the same bodies and the same background load.
-    The writing webhook is set to `writes_per_push` first.
+    `urls` names the URL of the "floor", "writing", "entities" and
+    "integration" webhooks. Each round sends its own new pushes to each of
+    them in that order, so that all see the same bodies and the same
+    background load. The writing and entities webhooks are set to
+    `writes_per_push` first.
     """
     await instance.api.set_writes_per_push(writes_per_push)
     log(f"Building {warmup + rounds * requests} push bodies")
@@ -342,6 +346,7 @@ async def measure_pushes(
     counters = {
         "floor": "noop_requests",
         "writing": "writing_requests",
+        "entities": "entities_requests",
         "integration": "cabinet_events",
     }
     targets = {name: (urls[name], counters[name]) for name in counters}
@@ -364,6 +369,7 @@ async def measure_pushes(
     return PushRuns(
         floor=_push_figures(runs["floor"]),
         writing=_push_figures(runs["writing"]),
+        entities=_push_figures(runs["entities"]),
         integration=_push_figures(runs["integration"]),
         writes_per_push=writes_per_push,
     )

@@ -33,8 +33,10 @@ class FleetResult:
     floor: PushFigures
     writing: PushFigures
     """The no-op webhook plus the integration's mean state writes and one event."""
+    entities: PushFigures
+    """The no-op webhook plus the same writes through entities and one event."""
     writes_per_push: float
-    """State writes per push that the writing webhook made."""
+    """State writes per push that the writing and entities webhooks made."""
     push: PushFigures
     writes: WriteFigures
 
@@ -91,19 +93,23 @@ def push_table(results: Sequence[FleetResult]) -> list[str]:
 
 
 def share_table(results: Sequence[FleetResult]) -> list[str]:
-    """Return the CPU per push of the three webhooks side by side."""
+    """Return the CPU per push of the four webhooks side by side."""
     rows = []
     for result in results:
         floor, writing, push = result.floor, result.writing, result.push
+        entities = result.entities
         rows.append(
             [
                 f"{result.cabinets:,}",
                 f"{result.writes_per_push:.2f}",
                 f"{floor.cpu_per_push * 1e6:.0f}",
                 f"{writing.cpu_per_push * 1e6:.0f}",
+                f"{entities.cpu_per_push * 1e6:.0f}",
                 f"{push.cpu_per_push * 1e6:.0f}",
                 f"{_ratio(writing.cpu_per_push, floor.cpu_per_push):.2f}",
+                f"{_ratio(entities.cpu_per_push, floor.cpu_per_push):.2f}",
                 f"{_ratio(push.cpu_per_push, writing.cpu_per_push):.2f}",
+                f"{_ratio(push.cpu_per_push, entities.cpu_per_push):.2f}",
                 f"{(push.cpu_per_push - writing.cpu_per_push) * 1e6:.0f}",
             ]
         )
@@ -113,9 +119,12 @@ def share_table(results: Sequence[FleetResult]) -> list[str]:
             "bajie writes per push",
             "No-op CPU µs/push",
             "No-op + writes CPU µs/push",
+            "No-op + entities CPU µs/push",
             "bajie CPU µs/push",
             "No-op + writes / no-op",
+            "No-op + entities / no-op",
             "bajie / no-op + writes",
+            "bajie / no-op + entities",
             "bajie minus no-op + writes µs",
         ],
         rows,
@@ -297,6 +306,16 @@ def target_lines(results: Sequence[FleetResult]) -> list[str]:
         f"{worst_writing:.2f}"
     )
 
+    worst_entities = max(
+        _ratio(result.push.cpu_per_push, result.entities.cpu_per_push)
+        for result in results
+    )
+    lines.append(
+        "- reported: CPU per push against the no-op webhook that makes the same "
+        "writes through entities (an event entity and sensors) and one bus event: "
+        f"worst ratio {worst_entities:.2f}"
+    )
+
     smallest, largest = results[0], results[-1]
     growth = _ratio(largest.push.cpu_per_push, smallest.push.cpu_per_push)
     lines.append(
@@ -400,7 +419,9 @@ def report(results: Sequence[FleetResult]) -> list[str]:
         *push_table(results),
         "",
         "The no-op webhook with writes also makes, per push, the integration's "
-        "mean number of state writes (measured below) and fires one bus event.",
+        "mean number of state writes (measured below) and fires one bus event. "
+        "The no-op webhook with entities makes as many writes through entities "
+        "(an event entity and sensors) and fires one bus event.",
         "",
         *share_table(results),
         "",

@@ -1,4 +1,4 @@
-"""Benchmark helper: a no-op webhook and counters of state writes.
+"""Benchmark helper: reference webhooks and counters of state writes.
 
 scripts/bench links this integration into the configuration folder of the
 Home Assistant it starts under bench/, and nothing else loads it. It gives
@@ -12,6 +12,12 @@ the benchmark what Home Assistant does not show on its own:
   per push on average (set through a view) and one bus event. It writes
   through `hass.states.async_set`, the state machine's own cost, without
   the work of an entity's write;
+- a third webhook that makes as many writes and the same bus event
+  through real entities of this integration. An event entity, triggered
+  with the body's `eventData`, makes one write and sensors make the rest.
+  Each write goes through `Entity.async_write_ha_state`, which computes
+  the entity's state and attributes, so this webhook pays what any
+  integration built on Home Assistant entities pays for the writes;
 - the number of `bajie_charging_event` bus events, one per push that the
   integration accepted, so that processed pushes are counted on the server
   (an unknown webhook id is answered with HTTP 200 as well);
@@ -37,7 +43,7 @@ from typing import Any
 
 from aiohttp import web
 from homeassistant.components import webhook
-from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
+from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED, Platform
 from homeassistant.core import (
     CALLBACK_TYPE,
     Event,
@@ -49,18 +55,30 @@ from homeassistant.core import (
 from homeassistant.helpers import (
     config_validation as cv,
     device_registry as dr,
+    discovery,
     entity_registry as er,
 )
 from homeassistant.helpers.http import HomeAssistantView
 from homeassistant.helpers.typing import ConfigType
 
-DOMAIN = "bench_noop"
+from .const import DATA_COUNTERS, DOMAIN
+from .event import BenchPushEvent
+from .sensor import BenchWrittenSensor
+
 CONFIG_SCHEMA = cv.empty_config_schema(DOMAIN)
 
 CABINET_EVENT = "bajie_charging_event"
 """Bus event that the bajie_charging integration fires once per accepted push."""
 WRITING_EVENT = "bench_noop_push"
 """Bus event that the writing webhook fires once per push."""
+ENTITIES_EVENT = "bench_noop_entities_push"
+"""Bus event that the entities webhook fires once per push."""
+WRITTEN_SENSORS = 8
+"""Sensors of the entities webhook.
+
+A push writes at most ceil(writes_per_push) - 1 of them, so 8 cover a mean
+of up to 9 writes per push. The integration makes 2 to 4 in the benchmark.
+"""
 WRITTEN_ATTRIBUTES = {
     "state_class": "measurement",
     "unit_of_measurement": "%",
@@ -81,6 +99,13 @@ class BenchCounters:
         self.writing_requests = 0
         self.writes_per_push = 0.0
         self._write_credit = 0.0
+        self.entities_webhook_id = webhook.async_generate_id()
+        self.entities_requests = 0
+        self._sensor_write_credit = 0.0
+        self.push_event = BenchPushEvent()
+        self.written_sensors = [
+            BenchWrittenSensor(index) for index in range(WRITTEN_SENSORS)
+        ]
         self.cabinet_events = 0
         self.writes: Counter[str] = Counter()
         self.changes: Counter[str] = Counter()
@@ -135,6 +160,33 @@ class BenchCounters:
         hass.bus.async_fire(
             WRITING_EVENT, dict(event_data) if isinstance(event_data, dict) else {}
         )
+        return web.json_response({"code": 0, "msg": "ok"})
+
+    async def handle_entities_webhook(
+        self, hass: HomeAssistant, webhook_id: str, request: web.Request
+    ) -> web.Response:
+        """Parse the body like the no-op, write entities, count it and fire an event.
+
+        The event entity makes one write per push and the sensors the rest,
+        so that the mean is writes_per_push but at least 1. Every
+        write changes its state. Before the platforms have added the
+        entities, the write raises RuntimeError and the push is not counted.
+        """
+        body = json.loads(await request.read())
+        push = body if isinstance(body, dict) else {}
+        event_data = push.get("eventData")
+        attributes = dict(event_data) if isinstance(event_data, dict) else {}
+        self.push_event.async_record_push(push.get("event"), attributes)
+        self._sensor_write_credit += max(0.0, self.writes_per_push - 1)
+        sensor_writes = int(self._sensor_write_credit)
+        self._sensor_write_credit -= sensor_writes
+        for index in range(sensor_writes):
+            # Past the last sensor the writes start again at the first. A
+            # sensor's value changes on every write, so these are changes too.
+            sensor = self.written_sensors[index % len(self.written_sensors)]
+            sensor.async_write_next_value()
+        self.entities_requests += 1
+        hass.bus.async_fire(ENTITIES_EVENT, attributes)
         return web.json_response({"code": 0, "msg": "ok"})
 
     @callback
@@ -220,6 +272,8 @@ class BenchCounters:
             "noop_requests": self.noop_requests,
             "writing_webhook_id": self.writing_webhook_id,
             "writing_requests": self.writing_requests,
+            "entities_webhook_id": self.entities_webhook_id,
+            "entities_requests": self.entities_requests,
             "cabinet_events": self.cabinet_events,
             "gc_seconds": self.gc_seconds,
             "gc_collections": self.gc_collections,
@@ -281,7 +335,10 @@ class BenchRecordingView(HomeAssistantView):
 
 
 class BenchWritingView(HomeAssistantView):
-    """POST `{"writes_per_push": N}` to set the writing webhook's mean writes."""
+    """POST `{"writes_per_push": N}` to set the mean writes of the writing webhooks.
+
+    The no-op with writes and the no-op with entities both make N writes.
+    """
 
     url = "/api/bench_noop/writing"
     name = "api:bench_noop:writing"
@@ -314,8 +371,9 @@ class BenchEntitiesView(HomeAssistantView):
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the no-op webhook, the event counter and the views."""
+    """Register the webhooks, the event counter and the views, load the entities."""
     counters = BenchCounters(hass)
+    hass.data[DATA_COUNTERS] = counters
     # Registered like the bajie_charging webhook (local_only=False), so both
     # pass the same checks in Home Assistant's webhook component.
     webhook.async_register(
@@ -334,6 +392,22 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
         counters.handle_writing_webhook,
         local_only=False,
     )
+    webhook.async_register(
+        hass,
+        DOMAIN,
+        "Benchmark no-op with entities",
+        counters.entities_webhook_id,
+        counters.handle_entities_webhook,
+        local_only=False,
+    )
+    # Loaded in a task, as the docstring of discovery.async_load_platform
+    # advises, because setting up a base component can take a long time.
+    # The platforms take their entities from hass.data[DATA_COUNTERS].
+    for platform in (Platform.EVENT, Platform.SENSOR):
+        hass.async_create_task(
+            discovery.async_load_platform(hass, platform, DOMAIN, {}, config),
+            f"{DOMAIN} {platform} platform",
+        )
     hass.bus.async_listen(CABINET_EVENT, counters.count_cabinet_event)
     gc.callbacks.append(counters.track_garbage_collection)
     hass.http.register_view(BenchStatsView(counters))
