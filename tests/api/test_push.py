@@ -11,6 +11,7 @@ import pytest
 from custom_components.bajie_charging.api import Battery, Cabinet
 from custom_components.bajie_charging.api.push import (
     MAX_EXTRA_FIELDS,
+    MAX_SLOT,
     FaultReason,
     InvalidPushError,
     PushEvent,
@@ -366,6 +367,29 @@ def test_admin_rental_changes_nothing() -> None:
     push = parse_push(_body("ADMIN_RENTAL_ORDER", outSlot=1, orderId="O-1"))
 
     assert apply_push(_cabinet(TWO_BATTERIES), push) == _cabinet(TWO_BATTERIES)
+
+
+def test_batteries_above_max_slot_dropped() -> None:
+    """A battery in a slot above MAX_SLOT is left out of the parsed list."""
+    push = parse_push(
+        _body(
+            "CABINET_STATUS",
+            batteryList=[{"slotNum": MAX_SLOT}, {"slotNum": MAX_SLOT + 1}],
+        )
+    )
+
+    assert push.batteries == (Battery(slot=MAX_SLOT),)
+
+
+def test_batteries_above_slot_count_dropped() -> None:
+    """Applying a list keeps only the slots the cabinet has."""
+    push = parse_push(
+        _body("CABINET_STATUS", batteryList=[{"slotNum": 4}, {"slotNum": 5}])
+    )
+
+    cabinet = apply_push(_cabinet(None), push)
+
+    assert cabinet.batteries == (Battery(slot=4),)
 
 
 def test_push_event_is_hashable() -> None:

@@ -217,6 +217,18 @@ def _clean_signal(value: object) -> int | None:
     return number
 
 
+def _clean_batteries(value: object) -> tuple[Battery, ...] | None:
+    """Parse a battery list, leaving out slots above MAX_SLOT.
+
+    Without that bound, a body of MAX_PUSH_BODY_BYTES could carry thousands
+    of batteries, each kept in memory with the cabinet's state.
+    """
+    batteries = parse_batteries(value)
+    if batteries is None:
+        return None
+    return tuple(battery for battery in batteries if battery.slot <= MAX_SLOT)
+
+
 def _clean_fault_code(value: object) -> int | None:
     number = to_int(value)
     if number is None or not 0 <= number <= MAX_FAULT_CODE:
@@ -362,7 +374,7 @@ def parse_push(body: object) -> PushEvent:
         total_slots=_clean_count(data.get("totalCount")),
         rentable=_clean_count(data.get("rentableCount")),
         returnable=_clean_count(data.get("returnableCount")),
-        batteries=parse_batteries(data.get("batteryList")),
+        batteries=_clean_batteries(data.get("batteryList")),
         slot=_clean_slot(raw_slot),
         battery_id=_clean_id(raw_battery, "battery id", required=False),
         order_id=_clean_id(data.get("orderId"), "orderId", required=False),
@@ -472,8 +484,12 @@ def apply_push(cabinet: Cabinet, event: PushEvent) -> Cabinet:
             changes["batteries"] = batteries
 
     # A count above the cabinet's slot count cannot be true, so it is dropped
-    # and the known value stays.
+    # and the known value stays. So is a battery in a slot above that count.
     total_slots = event.total_slots or cabinet.total_slots
+    if total_slots and changes.get("batteries"):
+        changes["batteries"] = tuple(
+            battery for battery in changes["batteries"] if battery.slot <= total_slots
+        )
     rentable = _within(event.rentable, total_slots)
     returnable = _within(event.returnable, total_slots)
     if rentable is not None:
@@ -498,6 +514,11 @@ class RecentPushes:
     without a timestamp is never taken for a resend, because two identical
     reports without a time cannot be distinguished from one report sent twice.
     The cabinets used longest ago are forgotten beyond `max_cabinets`.
+
+    Only the hash of each push is kept, so the memory stays small whatever
+    the pushes carry. Two different pushes of one cabinet with the same
+    64-bit hash would be taken for a resend. Python seeds string hashes per
+    process, so a sender cannot aim for that.
     """
 
     def __init__(
@@ -509,9 +530,9 @@ class RecentPushes:
         """Set the bounds of the memory."""
         self._per_cabinet = per_cabinet
         self._max_cabinets = max_cabinets
-        # Per cabinet, the pushes are the keys of a dict, which finds a push
-        # like a set and keeps arrival order, so the first key is the oldest.
-        self._by_cabinet: OrderedDict[str, dict[PushEvent, None]] = OrderedDict()
+        # Per cabinet, the hashes are the keys of a dict, which finds one like
+        # a set and keeps arrival order, so the first key is the oldest.
+        self._by_cabinet: OrderedDict[str, dict[int, None]] = OrderedDict()
 
     def remember(self, event: PushEvent) -> bool:
         """Remember the push and return False when it is a resend."""
@@ -525,9 +546,10 @@ class RecentPushes:
                 self._by_cabinet.popitem(last=False)
         else:
             self._by_cabinet.move_to_end(event.cabinet_id)
-        if event in recent:
+        key = hash(event)
+        if key in recent:
             return False
-        recent[event] = None
+        recent[key] = None
         if len(recent) > self._per_cabinet:
             del recent[next(iter(recent))]
         return True
