@@ -6,13 +6,15 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 import logging
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -27,6 +29,7 @@ from .api import (
 from .api.push import PushEvent, RecentPushes, apply_push
 from .cabinet_events import CabinetEvent, build_event_data, event_time, event_type_of
 from .const import DOMAIN, EVENT_CABINET
+from .held_pushes import DropReason, HeldPush, HeldPushes
 from .options import cloud_time_zone, is_included, poll_interval
 
 _LOGGER = logging.getLogger(__name__)
@@ -41,22 +44,9 @@ STALE_AFTER_POLLS = 3
 MAX_LOGGED_UNKNOWN_KINDS = 64
 """Number of unknown push kinds logged, once each. Later new kinds are not logged."""
 
-MAX_HELD_PUSHES = 16
-"""Pushes held per unknown cabinet until a refresh adds it. Past it, the oldest go."""
-
-MAX_HELD_CABINETS = 64
-"""Unknown cabinets whose pushes are kept; pushes for more are dropped."""
-
-
-@dataclass(slots=True)
-class _HeldPushes:
-    """Pushes for a cabinet that the fleet did not have when they arrived."""
-
-    pushes: list[tuple[PushEvent, datetime]]
-    """Each push with its arrival time, oldest first."""
-    first_received: datetime
-    listed: bool = False
-    """Whether a successful refresh since then listed the cabinet."""
+HELD_PUSH_WAIT = timedelta(seconds=5)
+"""How long the held pushes of a newly listed cabinet wait for the entities
+that take its events, which the same refresh adds."""
 
 
 @dataclass(slots=True)
@@ -79,7 +69,8 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
     the bus as `EVENT_CABINET`, then applied to the cabinet's state, then
     handed to the cabinet's event listeners. A push older than the last push
     applied to its cabinet is still fired but leaves the cabinet's state
-    alone, so a late push cannot roll it back.
+    alone, so a late push cannot roll it back. A push for a cabinet not in
+    the fleet yet is held (see `held_pushes`) until a refresh lists it.
     """
 
     config_entry: BajieConfigEntry
@@ -129,11 +120,14 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         """Successful listings in a row that did not name a known cabinet."""
         self._excluded_ids: set[str] = set()
         """Cabinets of the account that the options' filters leave out."""
-        self._held: dict[str, _HeldPushes] = {}
-        """Pushes for cabinets that are not in the fleet yet, by cabinet id."""
-        self._listing_requested: datetime | None = None
-        """When the fleet listing of the last successful refresh was requested."""
-        entry.async_on_unload(self._held.clear)
+        self._held = HeldPushes()
+        self._held_waits: dict[str, CALLBACK_TYPE] = {}
+        """Cancel callbacks of the waits of newly listed cabinets' held pushes."""
+        self._held_drop_logged = False
+        self._listings_started = 0
+        self._listed = 0
+        """Number of the newest successful fleet listing, counted from 1 as started."""
+        entry.async_on_unload(self._drop_held_pushes)
 
     @property
     def pushes_arrive(self) -> bool:
@@ -158,7 +152,8 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
 
     async def _async_update_data(self) -> Fleet:
         """Fetch the fleet listing and merge it with the state pushes reported."""
-        requested = dt_util.utcnow()
+        self._listings_started += 1
+        listing = self._listings_started
         try:
             listed = await self.client.async_list_cabinets()
         except ChargeNowAuthError as err:
@@ -192,7 +187,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
                 translation_placeholders={"error": str(err) or type(err).__name__},
             ) from err
 
-        self._listing_requested = requested
+        self._listed = max(self._listed, listing)
         self._async_update_poll_interval()
         options = self.config_entry.options
         included = [cabinet for cabinet in listed if is_included(cabinet, options)]
@@ -326,14 +321,6 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         """Call event_callback with every new event of this cabinet."""
         listeners = self._event_listeners[cabinet_id]
         listeners.append(event_callback)
-        held = self._held.get(cabinet_id)
-        if held is not None and held.listed:
-            # The first entity to take the events of a cabinet that a refresh
-            # just added starts listening here. The cabinet's device exists
-            # now, and Home Assistant writes the entity's first state once
-            # this listener is in, so the held pushes follow on the next turn
-            # of the event loop.
-            self.hass.loop.call_soon(self._replay_held_pushes, cabinet_id)
 
         @callback
         def remove_listener() -> None:
@@ -365,7 +352,12 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             )
             return
         fleet = self.data
-        if fleet is None or push.cabinet_id not in fleet:
+        # Pushes of a cabinet with held ones queue behind them, to keep order.
+        if (
+            fleet is None
+            or push.cabinet_id not in fleet
+            or push.cabinet_id in self._held
+        ):
             self._hold_push(push, received)
             return
         self._apply_to_known_cabinet(fleet, push, received)
@@ -400,82 +392,109 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
 
     @callback
     def _hold_push(self, push: PushEvent, received: datetime) -> None:
-        """Keep a push for an unknown cabinet and refresh the fleet."""
+        """Hold a push for a cabinet not in the fleet yet and refresh the fleet."""
         cabinet_id = push.cabinet_id
-        held = self._held.get(cabinet_id)
-        if held is None:
-            if len(self._held) >= MAX_HELD_CABINETS:
-                _LOGGER.debug(
-                    "Dropped push %s for unknown cabinet %s: pushes for %s other "
-                    "unknown cabinets are waiting for a refresh",
-                    push.kind,
-                    cabinet_id,
-                    len(self._held),
-                )
-                return
-            held = self._held[cabinet_id] = _HeldPushes(
-                pushes=[], first_received=received
-            )
+        reason = self._held.add(HeldPush(push, received, self._listings_started))
+        if reason is not None:
+            self._log_held_drop(push, reason)
+            return
+        if self.data is not None and cabinet_id in self.data:
+            # The cabinet is listed, so its pushes wait for its entities.
+            return
+        _LOGGER.debug(
+            "Holding push %s for unknown cabinet %s and refreshing the fleet",
+            push.kind,
+            cabinet_id,
+        )
+        if isinstance(self.last_exception, UpdateFailed) and isinstance(
+            self.last_exception.__cause__, ChargeNowRateLimitError
+        ):
+            # The next poll comes after the cloud's Retry-After.
+            return
+        # The refresh debouncer runs at most one listing per cooldown, so
+        # pushes for many unknown cabinets do not flood the cloud.
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_request_refresh(), "bajie_charging refresh"
+        )
+
+    @callback
+    def _log_held_drop(self, push: PushEvent, reason: DropReason) -> None:
+        """Log a push that was not held.
+
+        The first push dropped at a limit is a warning, because its event is
+        lost. Resends and later drops are logged at debug level.
+        """
+        if reason is DropReason.RESENT or self._held_drop_logged:
             _LOGGER.debug(
-                "Push %s for unknown cabinet %s, refreshing the fleet",
+                "Dropped push %s for cabinet %s, which is not known yet (%s)",
                 push.kind,
-                cabinet_id,
+                push.cabinet_id,
+                reason,
             )
-            self.config_entry.async_create_background_task(
-                self.hass, self.async_request_refresh(), "bajie_charging refresh"
-            )
-        elif len(held.pushes) >= MAX_HELD_PUSHES:
-            dropped, _ = held.pushes.pop(0)
-            _LOGGER.debug(
-                "Dropped the held push %s for unknown cabinet %s to keep a newer one",
-                dropped.kind,
-                cabinet_id,
-            )
-        held.pushes.append((push, received))
+            return
+        self._held_drop_logged = True
+        _LOGGER.warning(
+            "Dropped push %s for cabinet %s, which is not known yet (%s); "
+            "further drops are logged at debug level",
+            push.kind,
+            push.cabinet_id,
+            reason,
+        )
 
     @callback
     def _settle_held_pushes(self, fleet: Fleet) -> None:
         """Apply or drop held pushes after a successful refresh.
 
-        The pushes of a cabinet that the refresh listed wait for the first of
-        its entities that take events (the event entity and the last-event
-        sensor), which the refresh adds shortly after. Their events then
-        reach those entities, and the bus events name the cabinet's device.
-        If both entities are disabled, the pushes are applied at the next
-        successful refresh. The pushes of a cabinet that a
-        listing requested after them did not have are dropped.
+        The pushes of a listed cabinet are applied at once if entities take
+        its events already. Otherwise they wait up to HELD_PUSH_WAIT for the
+        event entity and last-event sensor that the refresh adds, so that
+        their events reach those entities too. The pushes of a cabinet that
+        this listing lacks are dropped if they arrived before it started.
         """
-        requested = self._listing_requested
-        for cabinet_id, held in list(self._held.items()):
-            if cabinet_id not in fleet:
-                if requested is None or requested < held.first_received:
-                    # This listing may predate the cabinet, so the pushes
-                    # wait for the refresh that the first of them requested.
-                    continue
-                del self._held[cabinet_id]
+        for cabinet_id in self._held.cabinet_ids:
+            if cabinet_id in fleet:
+                if cabinet_id in self._event_listeners:
+                    self._replay_held_pushes(cabinet_id)
+                elif cabinet_id not in self._held_waits:
+                    self._held_waits[cabinet_id] = async_call_later(
+                        self.hass,
+                        HELD_PUSH_WAIT,
+                        partial(self._replay_after_wait, cabinet_id),
+                    )
+                continue
+            if dropped := self._held.drop_listed(cabinet_id, self._listed):
                 _LOGGER.debug(
                     "Dropped %s pushes for cabinet %s, which the fleet listing "
                     "does not have",
-                    len(held.pushes),
+                    dropped,
                     cabinet_id,
                 )
-            elif held.listed or cabinet_id in self._event_listeners:
-                self._replay_held_pushes(cabinet_id)
-            else:
-                held.listed = True
+
+    @callback
+    def _replay_after_wait(self, cabinet_id: str, _now: datetime) -> None:
+        self._held_waits.pop(cabinet_id, None)
+        self._replay_held_pushes(cabinet_id)
 
     @callback
     def _replay_held_pushes(self, cabinet_id: str) -> None:
         """Apply the held pushes of a cabinet that is now in the fleet."""
-        held = self._held.pop(cabinet_id, None)
+        if (cancel := self._held_waits.pop(cabinet_id, None)) is not None:
+            cancel()
+        held = self._held.pop(cabinet_id)
         fleet = self.data
-        if held is None or fleet is None or cabinet_id not in fleet:
+        if not held or fleet is None or cabinet_id not in fleet:
             return
-        _LOGGER.debug(
-            "Applying %s held pushes for cabinet %s", len(held.pushes), cabinet_id
-        )
-        for push, received in held.pushes:
-            self._apply_to_known_cabinet(fleet, push, received)
+        _LOGGER.debug("Applying %s held pushes for cabinet %s", len(held), cabinet_id)
+        for item in held:
+            self._apply_to_known_cabinet(fleet, item.push, item.received)
+
+    @callback
+    def _drop_held_pushes(self) -> None:
+        """Drop every held push and stop the waits, when the entry unloads."""
+        for cancel in self._held_waits.values():
+            cancel()
+        self._held_waits.clear()
+        self._held.clear()
 
     @callback
     def _apply_and_announce(
