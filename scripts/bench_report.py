@@ -326,6 +326,18 @@ def target_lines(results: Sequence[FleetResult]) -> list[str]:
             f"{smallest.cabinets:,} cabinets",
         )
     )
+    # Each fleet size runs in a Home Assistant of its own, minutes apart, so
+    # a busier machine shows as growth above. The ratio to the no-op floor
+    # of the same rounds leaves the machine's load out.
+    ratio_growth = _ratio(
+        _ratio(largest.push.cpu_per_push, largest.floor.cpu_per_push),
+        _ratio(smallest.push.cpu_per_push, smallest.floor.cpu_per_push),
+    )
+    lines.append(
+        "- reported: CPU ratio to the no-op floor, "
+        f"{largest.cabinets:,} cabinets against {smallest.cabinets:,}: "
+        f"{ratio_growth:.2f}x"
+    )
 
     extra_writes = sum(
         result.writes.writes - result.writes.changes for result in results
