@@ -37,7 +37,7 @@ from custom_components.bajie_charging.held_pushes import (
     MAX_HELD_CABINETS,
     MAX_HELD_PUSHES,
 )
-from simulator import FaultRule, Simulator
+from simulator import FaultRule, SimCabinet, Simulator
 
 from .event_helpers import WEBHOOK_PATH, device_id_of, push, send, state_of
 
@@ -60,6 +60,18 @@ async def _advance(hass: HomeAssistant, seconds: float) -> None:
     """Fire the timers due within `seconds`, then wait for what they start."""
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
     await _settle(hass)
+
+
+def _foreign_push(cloud: Simulator, kind: str) -> tuple[SimCabinet, dict[str, Any]]:
+    """Return a new cabinet that the account lacks, and a push body for it.
+
+    Putting the cabinet into `cloud.fleet.cabinets` binds it to the account.
+    """
+    cabinet_id = cloud.add_cabinet()
+    cabinet = cloud.cabinets[cabinet_id]
+    body = cloud.build_push(cabinet_id, kind)
+    cloud.remove_cabinet(cabinet_id)
+    return cabinet, body
 
 
 def _disable_event_entities(
@@ -118,8 +130,8 @@ async def test_held_pushes_wait_for_failed_listing(
 
     fired = [event.data["signal"] for event in bus_events]
     assert fired == list(range(sent - MAX_HELD_PUSHES, sent))
-    signal = state_of(hass, "sensor", f"{cabinet_id}_signal")
-    assert signal.state == str(sent - 1)
+    sensor = state_of(hass, "sensor", f"{cabinet_id}_signal")
+    assert sensor.state == str(sent - 1)
 
 
 async def test_push_for_foreign_cabinet_dropped(
@@ -127,10 +139,8 @@ async def test_push_for_foreign_cabinet_dropped(
 ) -> None:
     """A push for a cabinet the listing lacks is dropped, even if it joins later."""
     bus_events = async_capture_events(hass, EVENT_CABINET)
-    cabinet_id = cloud.add_cabinet()
-    cabinet = cloud.cabinets[cabinet_id]
-    body = cloud.build_push(cabinet_id, "CABINET_STATUS")
-    cloud.remove_cabinet(cabinet_id)
+    cabinet, body = _foreign_push(cloud, "CABINET_STATUS")
+    cabinet_id = cabinet.cabinet_id
 
     await send(hass, cloud, body)
     await _settle(hass)
@@ -145,13 +155,18 @@ async def test_push_for_foreign_cabinet_dropped(
 async def test_disabled_event_entities_push_fired_after_wait(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, cloud: Simulator
 ) -> None:
-    """Without entities taking events, held pushes wait briefly, then fire."""
+    """Without entities taking events, held pushes wait briefly, then fire.
+
+    The second push arrives after the refresh listed the cabinet, and it is
+    applied after the held one.
+    """
     bus_events = async_capture_events(hass, EVENT_CABINET)
     cabinet_id = cloud.add_cabinet()
     _disable_event_entities(hass, loaded_entry, cabinet_id)
 
     await push(hass, cloud, cabinet_id, "CABINET_STATUS", signal="11")
     await _settle(hass)
+    assert cabinet_id in loaded_entry.runtime_data.coordinator.data
     await push(hass, cloud, cabinet_id, "CABINET_STATUS", signal="22")
     await _settle(hass)
     assert bus_events == []
@@ -163,23 +178,6 @@ async def test_disabled_event_entities_push_fired_after_wait(
     assert data["device_id"] == device_id_of(hass, loaded_entry.entry_id, cabinet_id)
     signal = state_of(hass, "sensor", f"{cabinet_id}_signal")
     assert signal.state == "22"
-
-
-async def test_push_while_held_queues_behind(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, cloud: Simulator
-) -> None:
-    """A push for a listed cabinet with held pushes is applied after them."""
-    bus_events = async_capture_events(hass, EVENT_CABINET)
-    cabinet_id = cloud.add_cabinet()
-    _disable_event_entities(hass, loaded_entry, cabinet_id)
-    await push(hass, cloud, cabinet_id, "CABINET_STATUS", signal="11")
-    await _settle(hass)
-    assert cabinet_id in loaded_entry.runtime_data.coordinator.data
-
-    await push(hass, cloud, cabinet_id, "CABINET_STATUS", signal="22")
-    await _advance(hass, HELD_PUSH_WAIT.total_seconds() + 1)
-
-    assert [event.data["signal"] for event in bus_events] == [11, 22]
 
 
 async def test_push_after_failed_refresh_requests_refresh(
@@ -264,10 +262,8 @@ async def test_push_during_refresh_kept(
 ) -> None:
     """A listing that started before a push does not drop it."""
     bus_events = async_capture_events(hass, EVENT_CABINET)
-    cabinet_id = cloud.add_cabinet()
-    cabinet = cloud.cabinets[cabinet_id]
-    body = cloud.build_push(cabinet_id, "CABINET_ONLINE")
-    cloud.remove_cabinet(cabinet_id)
+    cabinet, body = _foreign_push(cloud, "CABINET_ONLINE")
+    cabinet_id = cabinet.cabinet_id
     cloud.add_fault(FaultRule(path=LISTING_PATH, delay=0.5, times=1))
     listings_before = cloud.request_count(LISTING_PATH)
 
@@ -298,9 +294,7 @@ async def test_unknown_cabinet_flood_refresh_rate(
     """Pushes for many unknown cabinets list the fleet once per cooldown."""
     listings_before = cloud.request_count(LISTING_PATH)
     for _ in range(20):
-        cabinet_id = cloud.add_cabinet()
-        body = cloud.build_push(cabinet_id, "CABINET_ONLINE")
-        cloud.remove_cabinet(cabinet_id)
+        _, body = _foreign_push(cloud, "CABINET_ONLINE")
         await send(hass, cloud, body)
     await _settle(hass)
     assert cloud.request_count(LISTING_PATH) - listings_before == 1
