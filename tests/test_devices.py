@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -14,7 +13,6 @@ from custom_components.bajie_charging.const import (
     CONF_CABINETS,
     CONF_POLL_INTERVAL,
     CONF_PUSH_POLL_INTERVAL,
-    DEFAULT_PUSH_POLL_INTERVAL_MINUTES,
     DOMAIN,
 )
 from custom_components.bajie_charging.coordinator import STALE_AFTER_POLLS
@@ -247,7 +245,7 @@ async def test_update_mode_sensor(
     simulator: Simulator,
     hass_client_no_auth,
 ) -> None:
-    """The update mode reads polling, then push as soon as a push arrives."""
+    """The update mode reads polling, then push at the first poll after a push."""
     entity_id = er.async_get(hass).async_get_entity_id(
         "sensor", DOMAIN, f"{loaded_entry.entry_id}_update_mode"
     )
@@ -258,31 +256,7 @@ async def test_update_mode_sensor(
     body = simulator.build_push(simulator.cabinet_ids[0], "CABINET_STATUS")
     await client.post(f"/api/webhook/{WEBHOOK_ID}", json=body)
     await hass.async_block_till_done()
-    assert hass.states.get(entity_id).state == "push"
-
-    await _poll(hass, loaded_entry)
-    assert hass.states.get(entity_id).state == "push"
-
-
-async def test_update_mode_back_to_polling(
-    hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
-    simulator: Simulator,
-    hass_client_no_auth,
-    freezer: FrozenDateTimeFactory,
-) -> None:
-    """The first poll after pushes stopped sets the update mode to polling."""
-    entity_id = er.async_get(hass).async_get_entity_id(
-        "sensor", DOMAIN, f"{loaded_entry.entry_id}_update_mode"
-    )
-    assert entity_id is not None
-    client = await hass_client_no_auth()
-    body = simulator.build_push(simulator.cabinet_ids[0], "CABINET_STATUS")
-    await client.post(f"/api/webhook/{WEBHOOK_ID}", json=body)
-    await hass.async_block_till_done()
-    assert hass.states.get(entity_id).state == "push"
-
-    freezer.tick(timedelta(minutes=DEFAULT_PUSH_POLL_INTERVAL_MINUTES + 1))
-    await _poll(hass, loaded_entry)
-
     assert hass.states.get(entity_id).state == "polling"
+
+    await _poll(hass, loaded_entry)
+    assert hass.states.get(entity_id).state == "push"

@@ -90,8 +90,6 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         self.account_device_id: str | None = None
         """Registry id of the agent account's device, which cabinets link to."""
         self.last_push: datetime | None = None
-        self._pushes_arrived = False
-        self._update_mode_listeners: list[CALLBACK_TYPE] = []
         self.push_context: Context | None = None
         """Context of the push being applied; None outside of a push."""
         # Options changes reload the entry, so the window stays valid.
@@ -140,34 +138,17 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
 
     @callback
     def _async_update_poll_interval(self) -> None:
-        """Poll rarely while pushes arrive and often while they do not.
-
-        Calls the update mode listeners when pushes started or stopped.
-        """
-        pushes_arrive = self.pushes_arrive
-        interval = poll_interval(self.config_entry.options, pushes_arrive=pushes_arrive)
+        """Poll rarely while pushes arrive and often while they do not."""
+        interval = poll_interval(
+            self.config_entry.options, pushes_arrive=self.pushes_arrive
+        )
         if interval != self.update_interval:
             _LOGGER.debug(
                 "Polling every %s now that pushes %s",
                 interval,
-                "arrive" if pushes_arrive else "stopped",
+                "arrive" if self.pushes_arrive else "stopped",
             )
             self.update_interval = interval
-        if pushes_arrive != self._pushes_arrived:
-            self._pushes_arrived = pushes_arrive
-            for mode_callback in list(self._update_mode_listeners):
-                mode_callback()
-
-    @callback
-    def async_add_update_mode_listener(
-        self, mode_callback: CALLBACK_TYPE
-    ) -> CALLBACK_TYPE:
-        """Call mode_callback when pushes start or stop arriving.
-
-        A stop is noticed at the next successful poll.
-        """
-        self._update_mode_listeners.append(mode_callback)
-        return partial(self._update_mode_listeners.remove, mode_callback)
 
     async def _async_update_data(self) -> Fleet:
         """Fetch the fleet listing and merge it with the state pushes reported."""

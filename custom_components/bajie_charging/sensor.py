@@ -301,19 +301,14 @@ class BajieUpdateModeSensor(SensorEntity):
         return "push" if self.coordinator.pushes_arrive else "polling"
 
     async def async_added_to_hass(self) -> None:
-        """Write the state when pushes start or stop, or after a poll."""
+        """Write the state after a poll that changed it."""
         await super().async_added_to_hass()
-        self.async_on_remove(
-            self.coordinator.async_add_update_mode_listener(self._async_updated)
-        )
-        # A failed poll leaves the update mode listeners alone, but pushes
-        # may have stopped meanwhile.
-        self.async_on_remove(self.coordinator.async_add_listener(self._async_updated))
+        self.async_on_remove(self.coordinator.async_add_listener(self._async_polled))
         # Home Assistant writes the first state as soon as this method returns.
         self._last_written = self.state
 
     @callback
-    def _async_updated(self) -> None:
+    def _async_polled(self) -> None:
         if self.state != self._last_written:
             self._last_written = self.state
             self.async_write_ha_state()
