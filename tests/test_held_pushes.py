@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 import json
+import logging
 from typing import Any
 
 from homeassistant.components.event import ATTR_EVENT_TYPE
@@ -18,6 +19,7 @@ from homeassistant.const import STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
+import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
@@ -375,3 +377,45 @@ async def test_unload_drops_waiting_pushes(
     await _advance(hass, HELD_PUSH_WAIT.total_seconds() + 1)
 
     assert bus_events == []
+
+
+async def test_held_push_keeps_newer_listing(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, cloud: Simulator
+) -> None:
+    """A push held before the listing started is fired but keeps its state."""
+    bus_events = async_capture_events(hass, EVENT_CABINET)
+    cabinet_id = cloud.add_cabinet()
+    cloud.add_fault(FaultRule(path=LISTING_PATH, status=503))
+    await push(hass, cloud, cabinet_id, "CABINET_STATUS", signal="7")
+    await _settle(hass)
+    cloud.cabinets[cabinet_id].signal = 20
+
+    cloud.clear_faults()
+    await _refresh(hass, loaded_entry)
+
+    assert [event.data["signal"] for event in bus_events] == [7]
+    sensor = state_of(hass, "sensor", f"{cabinet_id}_signal")
+    assert sensor.state == "20"
+
+
+async def test_oldest_held_push_drop_logged(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    cloud: Simulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The oldest held push dropped past MAX_HELD_PUSHES is a warning."""
+    cabinet_id = cloud.add_cabinet()
+    cloud.add_fault(FaultRule(path=LISTING_PATH, status=503))
+    for signal in range(MAX_HELD_PUSHES + 2):
+        await push(hass, cloud, cabinet_id, "CABINET_STATUS", signal=str(signal))
+    await _settle(hass)
+
+    warnings = [
+        record
+        for record in caplog.records
+        if record.levelno == logging.WARNING and "Dropped push" in record.message
+    ]
+    assert len(warnings) == 1
+    assert cabinet_id in warnings[0].message
+    assert "too_many_pushes" in warnings[0].message

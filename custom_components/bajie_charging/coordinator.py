@@ -45,8 +45,8 @@ MAX_LOGGED_UNKNOWN_KINDS = 64
 """Number of unknown push kinds logged, once each. Later new kinds are not logged."""
 
 HELD_PUSH_WAIT = timedelta(seconds=5)
-"""How long the held pushes of a newly listed cabinet wait for the entities
-that take its events, which the same refresh adds."""
+"""Delay before the held pushes of a newly listed cabinet are applied when no
+entity takes its events yet, so that entities still being added get them."""
 
 
 @dataclass(slots=True)
@@ -364,9 +364,18 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
 
     @callback
     def _apply_to_known_cabinet(
-        self, fleet: Fleet, push: PushEvent, received: datetime
+        self,
+        fleet: Fleet,
+        push: PushEvent,
+        received: datetime,
+        *,
+        listed_since: bool = False,
     ) -> None:
-        """Build the push's event and apply it, unless the push is a resend."""
+        """Build the push's event and apply it, unless the push is a resend.
+
+        With `listed_since`, a fleet listing started after the push arrived,
+        so the push is announced but leaves the cabinet's state alone.
+        """
         if not self._recent_pushes.remember(push):
             _LOGGER.debug(
                 "Ignored a resent push %s for cabinet %s", push.kind, push.cabinet_id
@@ -377,7 +386,9 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
 
         zone = cloud_time_zone(self.config_entry.options)
         happened, from_cloud = event_time(push, zone, received)
-        stale = not self._claim_state_time(push, happened if from_cloud else None)
+        stale = listed_since or not self._claim_state_time(
+            push, happened if from_cloud else None
+        )
         last_event = self.last_event_times.get(push.cabinet_id)
         if last_event is None or happened > last_event:
             self.last_event_times[push.cabinet_id] = happened
@@ -394,10 +405,11 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
     def _hold_push(self, push: PushEvent, received: datetime) -> None:
         """Hold a push for a cabinet not in the fleet yet and refresh the fleet."""
         cabinet_id = push.cabinet_id
-        reason = self._held.add(HeldPush(push, received, self._listings_started))
-        if reason is not None:
-            self._log_held_drop(push, reason)
-            return
+        dropped = self._held.add(HeldPush(push, received, self._listings_started))
+        if dropped is not None:
+            self._log_held_drop(*dropped)
+            if dropped[0] is push:
+                return
         if self.data is not None and cabinet_id in self.data:
             # The cabinet is listed, so its pushes wait for its entities.
             return
@@ -419,7 +431,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
 
     @callback
     def _log_held_drop(self, push: PushEvent, reason: DropReason) -> None:
-        """Log a push that was not held.
+        """Log a push that was dropped instead of held, or to make room.
 
         The first push dropped at a limit is a warning, because its event is
         lost. Resends and later drops are logged at debug level.
@@ -446,10 +458,11 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         """Apply or drop held pushes after a successful refresh.
 
         The pushes of a listed cabinet are applied at once if entities take
-        its events already. Otherwise they wait up to HELD_PUSH_WAIT for the
-        event entity and last-event sensor that the refresh adds, so that
-        their events reach those entities too. The pushes of a cabinet that
-        this listing lacks are dropped if they arrived before it started.
+        its events, which the refresh has added unless they are disabled.
+        Otherwise they are applied after HELD_PUSH_WAIT. Each push is fired
+        in order, but one that arrived before a successful listing started
+        leaves the listed state alone. The pushes of a cabinet that this
+        listing lacks are dropped if they arrived before it started.
         """
         for cabinet_id in self._held.cabinet_ids:
             if cabinet_id in fleet:
@@ -486,7 +499,12 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             return
         _LOGGER.debug("Applying %s held pushes for cabinet %s", len(held), cabinet_id)
         for item in held:
-            self._apply_to_known_cabinet(fleet, item.push, item.received)
+            self._apply_to_known_cabinet(
+                fleet,
+                item.push,
+                item.received,
+                listed_since=item.listings_started < self._listed,
+            )
 
     @callback
     def _drop_held_pushes(self) -> None:

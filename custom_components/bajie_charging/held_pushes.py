@@ -32,6 +32,8 @@ class DropReason(StrEnum):
     """Reason a push was dropped instead of held."""
 
     RESENT = "resent"
+    TOO_MANY_PUSHES = "too_many_pushes"
+    """The cabinet's oldest held push made room for a newer one."""
     TOO_MANY_CABINETS = "too_many_cabinets"
     TOO_MANY_BATTERIES = "too_many_batteries"
 
@@ -70,29 +72,33 @@ class HeldPushes:
         """Cabinets with held pushes, in the order their first push arrived."""
         return list(self._by_cabinet)
 
-    def add(self, held: HeldPush) -> DropReason | None:
-        """Hold a push, or return why it was dropped.
+    def add(self, held: HeldPush) -> tuple[PushEvent, DropReason] | None:
+        """Hold a push; return the push dropped instead, and why, if any.
 
         A resend of a held push is dropped, by the rule `RecentPushes`
-        applies. A cabinet past MAX_HELD_PUSHES loses its oldest push.
+        applies. A cabinet past MAX_HELD_PUSHES drops its oldest push to hold
+        the new one.
         """
         push = held.push
         pushes = self._by_cabinet.get(push.cabinet_id)
         if pushes is None:
             if len(self._by_cabinet) >= MAX_HELD_CABINETS:
-                return DropReason.TOO_MANY_CABINETS
+                return push, DropReason.TOO_MANY_CABINETS
         elif push.timestamp is not None and any(item.push == push for item in pushes):
-            return DropReason.RESENT
+            return push, DropReason.RESENT
         if self._batteries + _size(push) > MAX_HELD_BATTERIES:
-            return DropReason.TOO_MANY_BATTERIES
+            return push, DropReason.TOO_MANY_BATTERIES
 
+        dropped: tuple[PushEvent, DropReason] | None = None
         if pushes is None:
             pushes = self._by_cabinet[push.cabinet_id] = []
         elif len(pushes) >= MAX_HELD_PUSHES:
-            self._batteries -= _size(pushes.pop(0).push)
+            oldest = pushes.pop(0).push
+            self._batteries -= _size(oldest)
+            dropped = oldest, DropReason.TOO_MANY_PUSHES
         pushes.append(held)
         self._batteries += _size(push)
-        return None
+        return dropped
 
     def pop(self, cabinet_id: str) -> list[HeldPush]:
         """Remove and return the held pushes of a cabinet, oldest first."""

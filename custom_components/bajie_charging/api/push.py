@@ -516,9 +516,12 @@ class RecentPushes:
     The cabinets used longest ago are forgotten beyond `max_cabinets`.
 
     Only the hash of each push is kept, so the memory stays small whatever
-    the pushes carry. Two different pushes of one cabinet with the same
-    64-bit hash would be taken for a resend. Python seeds string hashes per
-    process, so a sender cannot aim for that.
+    the pushes carry.
+
+    NOTE: two different pushes of one cabinet with the same timestamp and
+    hash are taken for a resend. CPython hashes some distinct integers
+    alike, -1 and -2 among them, so two such pushes that differ only in a
+    battery charge or an unknown kind's field of -1 and -2 collide.
     """
 
     def __init__(
