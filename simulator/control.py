@@ -1,4 +1,4 @@
-"""Serve the `/_simulator` control paths: state, request log, faults and events.
+"""Serve the `/_simulator` control paths: state, request log, faults, events, cabinets.
 
 These paths exist only on the simulator. They take no credentials, are not
 recorded and never get faults, so the demo and manual testing can drive the
@@ -36,6 +36,7 @@ def add_control_routes(app: web.Application, sim: Simulator) -> None:
     app.router.add_post(f"{CONTROL_PREFIX}/faults", control.add_fault)
     app.router.add_delete(f"{CONTROL_PREFIX}/faults", control.clear_faults)
     app.router.add_post(f"{CONTROL_PREFIX}/events", control.run_event)
+    app.router.add_post(f"{CONTROL_PREFIX}/cabinets", control.add_cabinet)
 
 
 def _client_error(status: int, message: str) -> web.Response:
@@ -179,3 +180,32 @@ class ControlApi:
         except EventNotPossibleError as err:
             return _client_error(409, str(err))
         return web.json_response({"pushes": bodies})
+
+    async def add_cabinet(self, request: web.Request) -> web.Response:
+        """Bind a new cabinet to the account, pushing nothing, and return it.
+
+        The optional JSON body `{"cabinetId": "..."}` names the cabinet;
+        without it the id is a new one drawn from the seed. The cabinet is
+        listed from now on, and events can be run for it.
+        """
+        cabinet_id = None
+        if request.can_read_body:
+            try:
+                payload = await request.json()
+            except ValueError:
+                return _client_error(400, "Body must be a JSON object")
+            if not isinstance(payload, dict):
+                return _client_error(400, "Body must be a JSON object")
+            cabinet_id = payload.get("cabinetId")
+            if cabinet_id is not None and (
+                not isinstance(cabinet_id, str) or not cabinet_id.strip()
+            ):
+                return _client_error(
+                    400, f"cabinetId must be a non-empty string: {cabinet_id!r}"
+                )
+        try:
+            cabinet = self._sim.cabinets[self._sim.add_cabinet(cabinet_id)]
+        except ValueError as err:
+            return _client_error(409, str(err))
+        _LOGGER.info("Cabinet %s added", cabinet.cabinet_id)
+        return web.json_response(cabinet_json(cabinet), status=201)

@@ -282,3 +282,47 @@ async def test_impossible_scenario_event_conflicts(
 
     assert status == 409
     assert result["error"] == "no cabinet allows the event pos_status"
+
+
+async def test_cabinets_path_adds_cabinet(
+    sim: Simulator, session: aiohttp.ClientSession
+) -> None:
+    """A new cabinet gets an id of its own, is in the state and is listed."""
+    async with session.post(control_url(sim, "cabinets")) as response:
+        assert response.status == 201
+        added = await response.json()
+
+    cabinet_id = added["cabinetId"]
+    assert cabinet_id in sim.cabinets
+    assert len(sim.cabinet_ids) == 3
+    state = await get_json(session, control_url(sim, "state"))
+    assert cabinet_id in [cabinet["cabinetId"] for cabinet in state["cabinets"]]
+    listing_url = f"{sim.base_url}/cabinet/getAllDevicePage?pageNum=1&pageSize=100"
+    async with session.get(listing_url, headers=AUTH) as response:
+        listing = await response.text()
+    assert cabinet_id in listing
+    assert sim.pushes == []
+
+
+async def test_cabinets_path_takes_named_id(
+    sim: Simulator, session: aiohttp.ClientSession
+) -> None:
+    """A named cabinet is added once; the same name again is a conflict."""
+    url = control_url(sim, "cabinets")
+    async with session.post(url, json={"cabinetId": "BJX99999"}) as response:
+        assert response.status == 201
+        assert (await response.json())["cabinetId"] == "BJX99999"
+
+    async with session.post(url, json={"cabinetId": "BJX99999"}) as response:
+        assert response.status == 409
+        assert "BJX99999" in (await response.json())["error"]
+
+
+@pytest.mark.parametrize("body", [[1], {"cabinetId": 5}, {"cabinetId": " "}])
+async def test_cabinets_path_rejects_invalid_body(
+    sim: Simulator, session: aiohttp.ClientSession, body: object
+) -> None:
+    """A body that is not an object with a usable cabinetId gets HTTP 400."""
+    async with session.post(control_url(sim, "cabinets"), json=body) as response:
+        assert response.status == 400
+    assert len(sim.cabinet_ids) == 2
