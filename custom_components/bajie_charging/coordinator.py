@@ -308,11 +308,19 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         cabinet_id: str,
         by_cabinet: Mapping[str, list[CALLBACK_TYPE]] | None = None,
     ) -> None:
-        """Call the cabinet's listeners, by default those to any change."""
+        """Call the cabinet's listeners, by default those to any change.
+
+        A listener that raises is logged, and the others are still called.
+        """
         if by_cabinet is None:
             by_cabinet = self._cabinet_listeners
         for update_callback in list(by_cabinet.get(cabinet_id, ())):
-            update_callback()
+            try:
+                update_callback()
+            except Exception:
+                _LOGGER.exception(
+                    "Failed to update an entity of cabinet %s", cabinet_id
+                )
 
     @callback
     def async_add_cabinet_event_listener(
@@ -539,7 +547,13 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
                     self._notified[push.cabinet_id] = updated
                     self._notify_cabinet(push.cabinet_id)
             for event_callback in list(self._event_listeners.get(push.cabinet_id, ())):
-                event_callback(event)
+                try:
+                    event_callback(event)
+                except Exception:
+                    _LOGGER.exception(
+                        "Failed to pass an event to an entity of cabinet %s",
+                        push.cabinet_id,
+                    )
         finally:
             self.push_context = None
 
