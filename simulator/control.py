@@ -44,6 +44,15 @@ def _client_error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+async def _json_object(request: web.Request) -> dict[str, Any] | None:
+    """Return the body as a JSON object, or None when it is not one."""
+    try:
+        payload = await request.json()
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
 def cabinet_json(cabinet: SimCabinet) -> dict[str, Any]:
     """Return a cabinet's full state, every slot included."""
     slots = []
@@ -149,11 +158,8 @@ class ControlApi:
         event type (`BATTERY_IN`, ...), which takes optional `eventData`
         overrides in `data`. `cabinetId` may be left out for scenario events.
         """
-        try:
-            payload = await request.json()
-        except ValueError:
-            return _client_error(400, "Body must be a JSON object")
-        if not isinstance(payload, dict):
+        payload = await _json_object(request)
+        if payload is None:
             return _client_error(400, "Body must be a JSON object")
 
         event = payload.get("event")
@@ -190,11 +196,8 @@ class ControlApi:
         """
         cabinet_id = None
         if request.can_read_body:
-            try:
-                payload = await request.json()
-            except ValueError:
-                return _client_error(400, "Body must be a JSON object")
-            if not isinstance(payload, dict):
+            payload = await _json_object(request)
+            if payload is None:
                 return _client_error(400, "Body must be a JSON object")
             cabinet_id = payload.get("cabinetId")
             if cabinet_id is not None and (
