@@ -120,7 +120,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         """Successful listings in a row that did not name a known cabinet."""
         self._excluded_ids: set[str] = set()
         """Cabinets of the account that the options' filters leave out."""
-        self._held = HeldPushes()
+        self._held_pushes = HeldPushes()
         self._held_waits: dict[str, CALLBACK_TYPE] = {}
         """Cancel callbacks of the waits of newly listed cabinets' held pushes."""
         self._held_drop_logged = False
@@ -299,7 +299,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             if success_changed or listed != (cabinet_id in notified):
                 self._notify_cabinet(cabinet_id, self._availability_listeners)
         super().async_update_listeners()
-        if self._held and self.last_update_success:
+        if self._held_pushes and self.last_update_success:
             self._settle_held_pushes(fleet)
 
     @callback
@@ -364,7 +364,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         if (
             fleet is None
             or push.cabinet_id not in fleet
-            or push.cabinet_id in self._held
+            or push.cabinet_id in self._held_pushes
         ):
             self._hold_push(push, received)
             return
@@ -407,13 +407,15 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             stale=stale,
             data=build_event_data(push, happened, zone),
         )
-        self._apply_and_announce(fleet, fleet[push.cabinet_id], push, event)
+        self._apply_and_announce(fleet, push, event)
 
     @callback
     def _hold_push(self, push: PushEvent, received: datetime) -> None:
         """Hold a push for a cabinet not in the fleet yet and refresh the fleet."""
         cabinet_id = push.cabinet_id
-        dropped = self._held.add(HeldPush(push, received, self._listings_started))
+        dropped = self._held_pushes.add(
+            HeldPush(push, received, self._listings_started)
+        )
         if dropped is not None:
             self._log_held_drop(*dropped)
             if dropped[0] is push:
@@ -472,7 +474,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         leaves the listed state alone. The pushes of a cabinet that this
         listing lacks are dropped if they arrived before it started.
         """
-        for cabinet_id in self._held.cabinet_ids:
+        for cabinet_id in self._held_pushes.cabinet_ids:
             if cabinet_id in fleet:
                 if cabinet_id in self._event_listeners:
                     self._replay_held_pushes(cabinet_id)
@@ -483,7 +485,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
                         partial(self._replay_after_wait, cabinet_id),
                     )
                 continue
-            if dropped := self._held.drop_listed(cabinet_id, self._listed):
+            if dropped := self._held_pushes.drop_listed(cabinet_id, self._listed):
                 _LOGGER.debug(
                     "Dropped %s pushes for cabinet %s, which the fleet listing "
                     "does not have",
@@ -493,7 +495,6 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
 
     @callback
     def _replay_after_wait(self, cabinet_id: str, _now: datetime) -> None:
-        self._held_waits.pop(cabinet_id, None)
         self._replay_held_pushes(cabinet_id)
 
     @callback
@@ -501,12 +502,12 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         """Apply the held pushes of a cabinet that is now in the fleet."""
         if (cancel := self._held_waits.pop(cabinet_id, None)) is not None:
             cancel()
-        held = self._held.pop(cabinet_id)
+        pushes = self._held_pushes.pop(cabinet_id)
         fleet = self.data
-        if not held or fleet is None or cabinet_id not in fleet:
+        if not pushes or fleet is None or cabinet_id not in fleet:
             return
-        _LOGGER.debug("Applying %s held pushes for cabinet %s", len(held), cabinet_id)
-        for item in held:
+        _LOGGER.debug("Applying %s held pushes for cabinet %s", len(pushes), cabinet_id)
+        for item in pushes:
             self._apply_to_known_cabinet(
                 fleet,
                 item.push,
@@ -520,11 +521,11 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         for cancel in self._held_waits.values():
             cancel()
         self._held_waits.clear()
-        self._held.clear()
+        self._held_pushes.clear()
 
     @callback
     def _apply_and_announce(
-        self, fleet: Fleet, cabinet: Cabinet, push: PushEvent, event: CabinetEvent
+        self, fleet: Fleet, push: PushEvent, event: CabinetEvent
     ) -> None:
         """Fire the event, apply the push unless stale, then call event listeners.
 
@@ -541,6 +542,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         self.push_context = context
         try:
             if not event.stale:
+                cabinet = fleet[push.cabinet_id]
                 updated = apply_push(cabinet, push)
                 if updated != cabinet:
                     fleet[push.cabinet_id] = updated

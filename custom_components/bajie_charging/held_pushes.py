@@ -1,7 +1,7 @@
 """Pushes for cabinets that the fleet does not have yet, kept within limits.
 
 A cabinet newly bound to the account pushes before a poll has listed it. The
-coordinator holds such pushes while a refresh looks for the cabinet, and
+coordinator keeps such pushes while a refresh looks for the cabinet, and
 applies them in arrival order once the cabinet is in the fleet. The webhook
 is reachable from the internet, so what is held has fixed bounds.
 """
