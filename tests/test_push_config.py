@@ -25,6 +25,7 @@ from custom_components.bajie_charging.const import (
     CONF_CABINETS,
     CONF_POLL_INTERVAL,
     CONF_PUSH_POLL_INTERVAL,
+    CONF_PUSH_URL,
     CONF_REGISTER_PUSH,
     CONF_SHOPS,
     CONF_TIME_ZONE,
@@ -38,6 +39,7 @@ EXTERNAL_URL = "http://127.0.0.1:8123"
 OUR_URL = f"{EXTERNAL_URL}/api/webhook/{WEBHOOK_ID}"
 OTHER_URL = "http://127.0.0.1:9/operator-system"
 THIRD_URL = "http://127.0.0.1:10/new-system"
+BILLING_URL = "http://127.0.0.1:11/billing"
 GET_CONFIG_PATH = "/cabinet/eventPush/config/get"
 SET_CONFIG_PATH = "/cabinet/eventPush/config"
 
@@ -282,3 +284,65 @@ async def test_unreadable_config_keeps_issue(
     await _check_push_health(hass, freezer)
 
     assert _issue(hass, "push_url_taken_over", registered_entry) is None
+
+
+def _with_event_url(config: PushConfig, event: str, url: str) -> PushConfig:
+    """Return a copy of config whose subscription of event pushes to url."""
+    subscriptions = [
+        PushSubscription(
+            item.event, url if item.event == event else item.push_url, item.enable
+        )
+        for item in config.subscriptions
+    ]
+    return PushConfig(config.push_url, subscriptions)
+
+
+async def test_removal_keeps_added_per_event_url(
+    hass: HomeAssistant,
+    registered_entry: MockConfigEntry,
+    simulator: Simulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A per-event URL added after registering survives the entry's removal."""
+    caplog.set_level(logging.INFO, logger="custom_components.bajie_charging")
+    simulator.push_config = _with_event_url(
+        simulator.push_config, "BATTERY_BORROW_OUT", BILLING_URL
+    )
+    expected = simulator.push_config.to_json()
+    simulator.clear_requests()
+
+    await hass.config_entries.async_remove(registered_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert simulator.push_config.to_json() == expected
+    assert simulator.push_config.url_for("BATTERY_BORROW_OUT") == BILLING_URL
+    assert simulator.request_count(SET_CONFIG_PATH) == 0
+    assert "sends some events to another receiver" in caplog.text
+
+
+async def test_turning_push_off_keeps_per_event_url(
+    hass: HomeAssistant, registered_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """Turning push off leaves a per-event URL added after registering."""
+    simulator.push_config = _with_event_url(
+        simulator.push_config, "BATTERY_BORROW_OUT", BILLING_URL
+    )
+    expected = simulator.push_config.to_json()
+
+    result = await hass.config_entries.options.async_init(registered_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_POLL_INTERVAL: 1.0,
+            CONF_PUSH_POLL_INTERVAL: 15.0,
+            CONF_REGISTER_PUSH: False,
+            CONF_TIME_ZONE: "UTC",
+            CONF_CABINETS: [],
+            CONF_SHOPS: [],
+        },
+    )
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert simulator.push_config.to_json() == expected
+    assert CONF_PUSH_URL not in registered_entry.data

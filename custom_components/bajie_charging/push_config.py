@@ -3,11 +3,12 @@
 The cloud keeps one push configuration per agent account, and it may point
 at another system of the operator. It is always read before it is written,
 a different URL is only replaced after the user chose so, and removing the
-entry puts back what was there before.
+entry puts back what was there before unless someone changed it since.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import logging
 from typing import Any
 
@@ -69,29 +70,11 @@ async def async_restore_push_config(
 ) -> bool:
     """Put back the configuration found before the entry registered its URL.
 
-    Nothing is written when the entry never registered, or when the cloud
-    already points somewhere else, because then someone changed it since.
-    Returns False when the cloud could not be read or written.
+    Returns False, after logging a warning, when the cloud could not be read
+    or written. See async_restore_account_push_config for what is written.
     """
-    our_url = entry.data.get(CONF_PUSH_URL)
-    if not our_url:
-        return True
-    client = ChargeNowClient(
-        async_get_clientsession(hass),
-        entry.data[CONF_USERNAME],
-        entry.data[CONF_PASSWORD],
-        entry.data[CONF_BASE_URL],
-    )
-    previous = PushConfig.from_json(entry.data.get(CONF_PREVIOUS_PUSH_CONFIG))
     try:
-        current = await client.async_get_push_config()
-        if current.push_url != our_url:
-            _LOGGER.info(
-                "The cloud's push configuration no longer points to Home Assistant;"
-                " leaving it unchanged"
-            )
-            return True
-        await client.async_set_push_config(previous)
+        await async_restore_account_push_config(hass, entry.data)
     except ChargeNowError as err:
         _LOGGER.warning(
             "Could not restore the cloud's push configuration: %s; check it in the"
@@ -99,5 +82,43 @@ async def async_restore_push_config(
             err,
         )
         return False
-    _LOGGER.info("Restored the cloud's previous push configuration")
     return True
+
+
+async def async_restore_account_push_config(
+    hass: HomeAssistant, data: Mapping[str, Any]
+) -> None:
+    """Restore the push configuration of the account in entry data `data`.
+
+    Nothing is written when `data` has no registered URL, or when the cloud
+    no longer points only at that URL, because then someone changed the
+    configuration since. Raises ChargeNowError when the cloud could not be
+    read or written.
+    """
+    our_url = data.get(CONF_PUSH_URL)
+    if not our_url:
+        return
+    client = ChargeNowClient(
+        async_get_clientsession(hass),
+        data[CONF_USERNAME],
+        data[CONF_PASSWORD],
+        data[CONF_BASE_URL],
+    )
+    previous = PushConfig.from_json(data.get(CONF_PREVIOUS_PUSH_CONFIG))
+    current = await client.async_get_push_config()
+    if current.push_url != our_url:
+        _LOGGER.info(
+            "The cloud's push configuration no longer points to Home Assistant;"
+            " leaving it unchanged"
+        )
+        return
+    if conflicting_push_url(current, our_url) is not None:
+        # Someone sent an event kind to another receiver after Home Assistant
+        # registered, and restoring would drop that receiver.
+        _LOGGER.info(
+            "The cloud's push configuration sends some events to another"
+            " receiver, so it is left unchanged"
+        )
+        return
+    await client.async_set_push_config(previous)
+    _LOGGER.info("Restored the cloud's previous push configuration")
