@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.bajie_charging.const import (
     CONF_CABINETS,
     CONF_POLL_INTERVAL,
+    CONF_PREVIOUS_PUSH_CONFIG,
     CONF_PUSH_POLL_INTERVAL,
     CONF_PUSH_URL,
     CONF_REGISTER_PUSH,
@@ -40,6 +41,8 @@ OUR_URL = f"{EXTERNAL_URL}/api/webhook/{WEBHOOK_ID}"
 OTHER_URL = "http://127.0.0.1:9/operator-system"
 THIRD_URL = "http://127.0.0.1:10/new-system"
 BILLING_URL = "http://127.0.0.1:11/billing"
+NEW_EXTERNAL_URL = "http://127.0.0.1:8124"
+NEW_OUR_URL = f"{NEW_EXTERNAL_URL}/api/webhook/{WEBHOOK_ID}"
 GET_CONFIG_PATH = "/cabinet/eventPush/config/get"
 SET_CONFIG_PATH = "/cabinet/eventPush/config"
 
@@ -346,3 +349,58 @@ async def test_turning_push_off_keeps_per_event_url(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert simulator.push_config.to_json() == expected
     assert CONF_PUSH_URL not in registered_entry.data
+
+
+async def _fix_issue(hass: HomeAssistant, kind: str, entry: MockConfigEntry) -> None:
+    """Confirm the fix flow of an entry's push issue."""
+    issue = _issue(hass, kind, entry)
+    assert issue is not None
+    manager = hass.data["repairs"]["flow_manager"]
+    result = await manager.async_init(DOMAIN, context={"issue_id": issue.issue_id})
+    result = await manager.async_configure(result["flow_id"], {})
+    await hass.async_block_till_done()
+    assert result["type"] == "create_entry"
+
+
+async def test_outdated_fix_keeps_original_config(
+    hass: HomeAssistant,
+    registered_entry: MockConfigEntry,
+    simulator: Simulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """After fixing an outdated URL, removal still restores the operator's setup."""
+    hass.config.external_url = NEW_EXTERNAL_URL
+    await _check_push_health(hass, freezer)
+
+    await _fix_issue(hass, "push_url_outdated", registered_entry)
+
+    assert simulator.push_config.push_url == NEW_OUR_URL
+    assert registered_entry.data[CONF_PUSH_URL] == NEW_OUR_URL
+    assert registered_entry.data[CONF_PREVIOUS_PUSH_CONFIG]["pushUrl"] == OTHER_URL
+
+    await hass.config_entries.async_remove(registered_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert simulator.push_config.to_json() == _operator_config().to_json()
+
+
+async def test_taken_over_fix_saves_newer_config(
+    hass: HomeAssistant,
+    registered_entry: MockConfigEntry,
+    simulator: Simulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Fixing a take-over saves the other system's setup, which removal restores."""
+    simulator.set_push_url(THIRD_URL)
+    newer = simulator.push_config.to_json()
+    await _check_push_health(hass, freezer)
+
+    await _fix_issue(hass, "push_url_taken_over", registered_entry)
+
+    assert simulator.push_config.push_url == OUR_URL
+    assert registered_entry.data[CONF_PREVIOUS_PUSH_CONFIG]["pushUrl"] == THIRD_URL
+
+    await hass.config_entries.async_remove(registered_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert simulator.push_config.to_json() == newer

@@ -201,7 +201,7 @@ class BajieConfigFlow(ConfigFlow, domain=DOMAIN):
         assert self._current_push_config is not None
         try:
             registered = await async_register_push_url(
-                self._client, url, self._current_push_config
+                self._client, url, self._current_push_config, entry_data={}
             )
         except ChargeNowError as err:
             _LOGGER.warning("Could not register the push URL in the cloud: %s", err)

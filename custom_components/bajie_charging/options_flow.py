@@ -223,7 +223,10 @@ class BajieOptionsFlow(OptionsFlowWithReload):
         if other_url is None or (user_input or {}).get(CONF_REPLACE_PUSH_URL):
             try:
                 registered = await async_register_push_url(
-                    self._client, url, self._current_push_config
+                    self._client,
+                    url,
+                    self._current_push_config,
+                    entry_data=self.config_entry.data,
                 )
             except ChargeNowError as err:
                 _LOGGER.warning("Could not register the push URL in the cloud: %s", err)

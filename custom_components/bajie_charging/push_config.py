@@ -54,15 +54,39 @@ def push_config_for(url: str) -> PushConfig:
 
 
 async def async_register_push_url(
-    client: ChargeNowClient, url: str, current: PushConfig
+    client: ChargeNowClient,
+    url: str,
+    current: PushConfig,
+    *,
+    entry_data: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Point the cloud's push configuration at url; return the entry data to keep.
 
     The caller has read `current` and, where another URL was there, asked the
-    user. The returned data remembers `current` so that it can be restored.
+    user. `entry_data` is the entry's data before this call, empty for a new
+    entry. The returned data keeps the configuration to restore on removal.
     """
     await client.async_set_push_config(push_config_for(url))
-    return {CONF_PUSH_URL: url, CONF_PREVIOUS_PUSH_CONFIG: current.to_json()}
+    return {
+        CONF_PUSH_URL: url,
+        CONF_PREVIOUS_PUSH_CONFIG: _config_to_restore(current, url, entry_data),
+    }
+
+
+def _config_to_restore(
+    current: PushConfig, url: str, entry_data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Return, as JSON, the configuration that removing the entry puts back.
+
+    When the entry registered before and the cloud's default URL is still one
+    of the entry's own, `current` is no configuration of the operator's, so
+    the one saved at the first registration stays.
+    """
+    registered_url = entry_data.get(CONF_PUSH_URL)
+    if registered_url and current.push_url in (registered_url, url):
+        saved = entry_data.get(CONF_PREVIOUS_PUSH_CONFIG)
+        return PushConfig.from_json(saved).to_json()
+    return current.to_json()
 
 
 async def async_restore_push_config(

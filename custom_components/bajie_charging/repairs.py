@@ -48,7 +48,9 @@ class RegisterPushUrlFlow(ConfirmRepairFlow):
         client = entry.runtime_data.client
         try:
             current = await client.async_get_push_config()
-            registered = await async_register_push_url(client, url, current)
+            registered = await async_register_push_url(
+                client, url, current, entry_data=entry.data
+            )
         except ChargeNowError as err:
             _LOGGER.warning("Could not register the push URL in the cloud: %s", err)
             return self.async_abort(reason="push_config_unavailable")
