@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+import logging
+from typing import Any
 from unittest.mock import patch
 
 from aiohttp import ClientSession
@@ -9,23 +12,36 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.bajie_charging.api import DEFAULT_BASE_URL
 from custom_components.bajie_charging.const import (
     CONF_BASE_URL,
+    CONF_CABINETS,
+    CONF_POLL_INTERVAL,
     CONF_PREVIOUS_PUSH_CONFIG,
+    CONF_PUSH_POLL_INTERVAL,
     CONF_PUSH_URL,
     CONF_REGISTER_PUSH,
+    CONF_SHOPS,
+    CONF_TIME_ZONE,
     CONF_WEBHOOK_ID,
     DOMAIN,
 )
 from simulator import FaultRule, Simulator
 
-from .conftest import PASSWORD, USERNAME, WEBHOOK_ID
+from .conftest import HARNESS_TIME_ZONE, PASSWORD, USERNAME, WEBHOOK_ID
 
 EXTERNAL_URL = "http://127.0.0.1:8123"
+OUR_URL = f"{EXTERNAL_URL}/api/webhook/{WEBHOOK_ID}"
+OPERATOR_URL = "http://127.0.0.1:9/operator-system"
+SECOND_OPERATOR_URL = "http://127.0.0.1:12/second-account"
+SECOND_USERNAME = "agent2"
+SECOND_PASSWORD = "secret2"
+SET_CONFIG_PATH = "/cabinet/eventPush/config"
 
 
 @pytest.fixture
@@ -362,3 +378,154 @@ async def test_push_config_failure_aborts(
 
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "push_config_unavailable"
+
+
+@pytest.fixture
+async def second_simulator(socket_enabled: None) -> AsyncIterator[Simulator]:
+    """Run a second simulated cloud with another agent account on loopback."""
+    sim = Simulator(
+        cabinets=2,
+        slots=8,
+        username=SECOND_USERNAME,
+        password=SECOND_PASSWORD,
+        seed=11,
+        timezone=HARNESS_TIME_ZONE,
+    )
+    await sim.start(host="127.0.0.1", port=0)
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+async def registered_entry(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> MockConfigEntry:
+    """Return a loaded entry whose options flow replaced the operator's URL."""
+    hass.config.external_url = EXTERNAL_URL
+    await async_setup_component(hass, "repairs", {})
+    simulator.set_push_url(OPERATOR_URL)
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_POLL_INTERVAL: 1.0,
+            CONF_PUSH_POLL_INTERVAL: 15.0,
+            CONF_REGISTER_PUSH: True,
+            CONF_TIME_ZONE: "UTC",
+            CONF_CABINETS: [],
+            CONF_SHOPS: [],
+        },
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"replace_push_url": True}
+    )
+    await hass.async_block_till_done()
+    assert simulator.push_config.push_url == OUR_URL
+    assert loaded_entry.data[CONF_PUSH_URL] == OUR_URL
+    return loaded_entry
+
+
+async def _reconfigure(
+    hass: HomeAssistant, entry: MockConfigEntry, user_input: dict[str, str]
+) -> dict[str, Any]:
+    """Run the reconfigure flow of entry with user_input and wait for the reload."""
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input
+    )
+    await hass.async_block_till_done()
+    return dict(result)
+
+
+async def test_reconfigure_other_account_restores_push(
+    hass: HomeAssistant,
+    registered_entry: MockConfigEntry,
+    simulator: Simulator,
+    second_simulator: Simulator,
+) -> None:
+    """Moving to another account gives the old one its push URL back."""
+    second_simulator.set_push_url(SECOND_OPERATOR_URL)
+    second_config = second_simulator.push_config.to_json()
+
+    result = await _reconfigure(
+        hass,
+        registered_entry,
+        {
+            CONF_USERNAME: SECOND_USERNAME,
+            CONF_PASSWORD: SECOND_PASSWORD,
+            CONF_BASE_URL: second_simulator.base_url,
+        },
+    )
+
+    assert result["reason"] == "reconfigure_successful"
+    assert simulator.push_config.push_url == OPERATOR_URL
+    assert CONF_PUSH_URL not in registered_entry.data
+    assert CONF_PREVIOUS_PUSH_CONFIG not in registered_entry.data
+    assert registered_entry.data[CONF_USERNAME] == SECOND_USERNAME
+    assert ir.async_get(hass).issues == {}
+
+    await hass.config_entries.async_remove(registered_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert second_simulator.request_count(SET_CONFIG_PATH) == 0
+    assert second_simulator.push_config.to_json() == second_config
+    assert simulator.push_config.push_url == OPERATOR_URL
+
+
+async def test_reconfigure_with_old_server_down(
+    hass: HomeAssistant,
+    registered_entry: MockConfigEntry,
+    simulator: Simulator,
+    second_simulator: Simulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A dead old server is logged, and the entry moves on unregistered."""
+    await simulator.stop()
+
+    result = await _reconfigure(
+        hass,
+        registered_entry,
+        {
+            CONF_USERNAME: SECOND_USERNAME,
+            CONF_PASSWORD: SECOND_PASSWORD,
+            CONF_BASE_URL: second_simulator.base_url,
+        },
+    )
+
+    assert result["reason"] == "reconfigure_successful"
+    assert CONF_PUSH_URL not in registered_entry.data
+    assert CONF_PREVIOUS_PUSH_CONFIG not in registered_entry.data
+    warnings = [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelno == logging.WARNING
+        and record.name.startswith("custom_components.bajie_charging")
+    ]
+    assert len(warnings) == 1
+    assert "previous agent account" in warnings[0]
+    assert "ChargeNow portal" in warnings[0]
+    assert WEBHOOK_ID not in warnings[0]
+    assert second_simulator.request_count(SET_CONFIG_PATH) == 0
+
+
+async def test_reconfigure_same_account_keeps_push(
+    hass: HomeAssistant, registered_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """Reconfiguring within the same account keeps the push registration."""
+    simulator.clear_requests()
+
+    result = await _reconfigure(
+        hass,
+        registered_entry,
+        {
+            CONF_USERNAME: USERNAME,
+            CONF_PASSWORD: PASSWORD,
+            CONF_BASE_URL: simulator.base_url + "/",
+        },
+    )
+
+    assert result["reason"] == "reconfigure_successful"
+    assert registered_entry.data[CONF_PUSH_URL] == OUR_URL
+    assert registered_entry.data[CONF_PREVIOUS_PUSH_CONFIG]["pushUrl"] == OPERATOR_URL
+    assert simulator.request_count(SET_CONFIG_PATH) == 0
+    assert simulator.push_config.push_url == OUR_URL

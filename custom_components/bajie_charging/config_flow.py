@@ -24,12 +24,18 @@ from .api import DEFAULT_BASE_URL, ChargeNowAuthError, ChargeNowClient, ChargeNo
 from .api.models import PushConfig
 from .const import (
     CONF_BASE_URL,
+    CONF_PREVIOUS_PUSH_CONFIG,
+    CONF_PUSH_URL,
     CONF_REGISTER_PUSH,
     CONF_WEBHOOK_ID,
     DOMAIN,
 )
 from .options_flow import BajieOptionsFlow
-from .push_config import async_register_push_url, conflicting_push_url
+from .push_config import (
+    async_register_push_url,
+    async_restore_account_push_config,
+    conflicting_push_url,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -265,6 +271,8 @@ class BajieConfigFlow(ConfigFlow, domain=DOMAIN):
                     self._abort_if_unique_id_configured()
                 errors = await self._async_validate(data)
                 if not errors:
+                    if unique_id != entry.unique_id:
+                        data = await self._async_leave_account(entry.data, data)
                     return self.async_update_reload_and_abort(
                         entry,
                         unique_id=unique_id,
@@ -281,6 +289,33 @@ class BajieConfigFlow(ConfigFlow, domain=DOMAIN):
             ),
             errors=errors,
         )
+
+    async def _async_leave_account(
+        self, old_data: Mapping[str, Any], new_data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Restore the old account's push configuration and unregister new_data.
+
+        The push registration belongs to the old account, so the new account
+        starts unregistered until the user registers it in the options.
+        """
+        if not old_data.get(CONF_PUSH_URL):
+            return new_data
+        try:
+            await async_restore_account_push_config(self.hass, old_data)
+        except ChargeNowError as err:
+            # A dead old server is a common reason to move the entry, so the
+            # reconfiguration goes on without the restore.
+            _LOGGER.warning(
+                "Could not restore the push configuration of the previous agent"
+                " account: %s. Check that account's event push settings in the"
+                " ChargeNow portal",
+                err,
+            )
+        data = dict(new_data)
+        data.pop(CONF_PUSH_URL, None)
+        data.pop(CONF_PREVIOUS_PUSH_CONFIG, None)
+        data[CONF_REGISTER_PUSH] = False
+        return data
 
     @staticmethod
     @callback
