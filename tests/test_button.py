@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
-from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
@@ -20,6 +20,7 @@ from custom_components.bajie_charging.api import DEFAULT_TIMEOUT
 from custom_components.bajie_charging.const import DOMAIN
 from simulator import FaultRule, Simulator
 
+from .event_helpers import ClientFactory, connect_simulator, push
 from .time_travel import advance_until
 
 EJECT_PATH = "/cabinet/ejectByRepair"
@@ -310,3 +311,89 @@ async def test_failed_eject_in_automation(
 
     assert simulator.request_count(EJECT_PATH) == 1
     assert len(done_events) == expected_done_events
+
+
+async def test_missing_slot_not_ejected(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: Simulator,
+    hass_client_no_auth: ClientFactory,
+) -> None:
+    """Once the cabinet reports fewer slots, the last slots' buttons send nothing."""
+    await connect_simulator(simulator, hass_client_no_auth)
+    cabinet_id = simulator.cabinet_ids[0]
+    entity_id = _button(hass, cabinet_id, 8)
+    assert hass.states.get(entity_id).state != STATE_UNAVAILABLE
+
+    await push(hass, simulator, cabinet_id, "CABINET_STATUS", totalCount=4)
+    simulator.clear_requests()
+
+    assert hass.states.get(entity_id).state == STATE_UNAVAILABLE
+    assert hass.states.get(_button(hass, cabinet_id, 4)).state != STATE_UNAVAILABLE
+    # The entity service refuses an unavailable entity, so the entity's own
+    # press is called, as a script racing the push would.
+    button = hass.data["entity_components"][BUTTON_DOMAIN].get_entity(entity_id)
+    with pytest.raises(HomeAssistantError) as error:
+        await button.async_press()
+    assert error.value.translation_key == "slot_out_of_range"
+    assert simulator.request_count(EJECT_PATH) == 0
+
+
+async def test_button_returns_with_its_slot(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: Simulator,
+    hass_client_no_auth: ClientFactory,
+) -> None:
+    """A poll that lists the slot count again makes the slot's button available."""
+    await connect_simulator(simulator, hass_client_no_auth)
+    cabinet_id = simulator.cabinet_ids[0]
+    entity_id = _button(hass, cabinet_id, 8)
+    await push(hass, simulator, cabinet_id, "CABINET_STATUS", totalCount=4)
+    assert hass.states.get(entity_id).state == STATE_UNAVAILABLE
+
+    await loaded_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+    assert hass.states.get(entity_id).state != STATE_UNAVAILABLE
+
+
+async def test_reload_keeps_the_repeat_guard(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """A press right after a reload still counts the eject sent before it."""
+    cabinet_id = simulator.cabinet_ids[0]
+    slot = _slot_with_battery(simulator, cabinet_id)
+    await _press(hass, _button(hass, cabinet_id, slot))
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    simulator.clear_requests()
+
+    with pytest.raises(HomeAssistantError) as error:
+        await _press(hass, _button(hass, cabinet_id, slot))
+
+    assert error.value.translation_key == "eject_in_progress"
+    assert simulator.request_count(EJECT_PATH) == 0
+
+
+async def test_reload_keeps_eject_in_flight(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """A press after a reload, while the first eject waits for its reply, sends nothing."""
+    cabinet_id = simulator.cabinet_ids[0]
+    slot = _slot_with_battery(simulator, cabinet_id)
+    simulator.add_fault(FaultRule(path=EJECT_PATH, delay=1.0, times=1))
+    simulator.clear_requests()
+    first = hass.async_create_task(_press(hass, _button(hass, cabinet_id, slot)))
+    async with asyncio.timeout(5):
+        while simulator.request_count(EJECT_PATH) == 0:
+            await asyncio.sleep(0.01)
+
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=False)
+    with pytest.raises(HomeAssistantError) as error:
+        await _press(hass, _button(hass, cabinet_id, slot))
+
+    assert error.value.translation_key == "eject_in_progress"
+    await first
+    assert simulator.request_count(EJECT_PATH) == 1

@@ -73,6 +73,12 @@ async def test_eject_by_device_in_rent_mode(
         ({"cabinet_id": "{first}", "slot": 1.5}, "invalid_slot"),
         ({"cabinet_id": "{first}", "slot": True}, "invalid_slot"),
         ({"cabinet_id": "{first}", "slot": "one"}, "invalid_slot"),
+        ({"cabinet_id": "{first}", "slot": "\u00b2"}, "invalid_slot"),
+        ({"cabinet_id": "{first}", "slot": "9" * 5000}, "invalid_slot"),
+        (
+            {"cabinet_id": "{first}", "slot": 1, "mode": "rent", "order_id": "  "},
+            "order_id_required",
+        ),
     ],
 )
 async def test_eject_rejects_bad_input(

@@ -7,7 +7,6 @@ import logging
 
 from homeassistant.components.button import ButtonEntity
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Cabinet
@@ -62,12 +61,17 @@ class BajieEjectButton(BajieCabinetEntity, ButtonEntity):
         # The state is the time of the last press, which Home Assistant writes.
         return None
 
+    @property
+    def available(self) -> bool:
+        """Whether the cabinet is known and still has this slot."""
+        if not super().available:
+            return False
+        total_slots = self.coordinator.data[self.cabinet_id].total_slots
+        return total_slots is None or self.slot <= total_slots
+
     async def async_press(self) -> None:
-        """Send one eject-by-repair command for this slot, never retried."""
-        if self.cabinet is None:
-            raise HomeAssistantError(
-                translation_domain="bajie_charging",
-                translation_key="cabinet_not_found",
-                translation_placeholders={"cabinet_id": self.cabinet_id},
-            )
+        """Send one eject-by-repair command for this slot, never retried.
+
+        The command itself rejects a slot the cabinet no longer has.
+        """
         await async_eject(self.coordinator, self.cabinet_id, self.slot)

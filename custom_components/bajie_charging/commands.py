@@ -7,10 +7,13 @@ and slot 0 is never sent because the cloud reads it as "every slot".
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 import logging
 import time
 
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.util.hass_dict import HassKey
 
 from .api import (
     ChargeNowApiError,
@@ -29,6 +32,53 @@ EJECT_REPEAT_GUARD_SECONDS = 5.0
 """A second eject of the same slot this soon after one the cloud accepted, or
 may have accepted, is taken for a double press and rejected."""
 
+RECENT_EJECT_SECONDS = 3600.0
+"""How long an eject's time is kept for the guard and for diagnostics."""
+
+
+@dataclass
+class EjectGuard:
+    """The ejects in flight and the recent ones, by cabinet and slot.
+
+    One guard serves every entry and lives in hass.data, so that reloading
+    an entry during an eject, or right after one, does not let a second
+    press through.
+    """
+
+    in_flight: set[tuple[str, int]] = field(default_factory=set)
+    sent_at: dict[tuple[str, int], float] = field(default_factory=dict)
+    """Monotonic time of the last eject the cloud accepted or left unanswered."""
+
+    def is_busy(self, slot_key: tuple[str, int]) -> bool:
+        """Return whether an eject of the slot is in flight or went out just now."""
+        if slot_key in self.in_flight:
+            return True
+        sent_at = self.sent_at.get(slot_key)
+        return sent_at is not None and time.monotonic() - sent_at < (
+            EJECT_REPEAT_GUARD_SECONDS
+        )
+
+    def record_sent(self, slot_key: tuple[str, int]) -> None:
+        """Record an eject that may have reached the cabinet, and forget old ones."""
+        now = time.monotonic()
+        for old_key in [
+            key
+            for key, sent_at in self.sent_at.items()
+            if now - sent_at >= RECENT_EJECT_SECONDS
+        ]:
+            del self.sent_at[old_key]
+        self.sent_at[slot_key] = now
+
+
+DATA_EJECT_GUARD: HassKey[EjectGuard] = HassKey(f"{DOMAIN}_eject_guard")
+
+
+def eject_guard(hass: HomeAssistant) -> EjectGuard:
+    """Return the guard of every entry's ejects, created on first use."""
+    if (guard := hass.data.get(DATA_EJECT_GUARD)) is None:
+        guard = hass.data[DATA_EJECT_GUARD] = EjectGuard()
+    return guard
+
 
 def _error(key: str, **placeholders: str) -> HomeAssistantError:
     return HomeAssistantError(
@@ -38,14 +88,34 @@ def _error(key: str, **placeholders: str) -> HomeAssistantError:
     )
 
 
-def _is_slot_busy(coordinator: BajieCoordinator, cabinet_id: str, slot: int) -> bool:
-    """Return whether an eject of the slot is in flight or went out just now."""
-    if coordinator.slot_lock(cabinet_id, slot).locked():
-        return True
-    sent_at = coordinator.eject_sent_at.get((cabinet_id, slot))
-    return sent_at is not None and time.monotonic() - sent_at < (
-        EJECT_REPEAT_GUARD_SECONDS
+def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders,
     )
+
+
+def check_slot(coordinator: BajieCoordinator, cabinet_id: str, slot: int) -> None:
+    """Raise unless slot is a slot of the cabinet in the current fleet data.
+
+    Every command checks its slot here, whether a button, an action or an
+    automation sends it. Slot 0 never passes: the cloud reads it as every
+    slot.
+    """
+    if isinstance(slot, bool) or not isinstance(slot, int) or slot < 1:
+        raise _invalid("invalid_slot", slot=str(slot))
+    cabinet = coordinator.data.get(cabinet_id)
+    if cabinet is None:
+        raise _invalid("cabinet_not_found", cabinet_id=cabinet_id)
+    total_slots = cabinet.total_slots
+    if total_slots is not None and slot > total_slots:
+        raise _invalid(
+            "slot_out_of_range",
+            slot=str(slot),
+            cabinet_id=cabinet_id,
+            total_slots=str(total_slots),
+        )
 
 
 async def async_eject(
@@ -60,13 +130,14 @@ async def async_eject(
     Counts are not changed here: the cabinet's next push or the next poll
     reports whether the battery left.
     """
-    if isinstance(slot, bool) or not isinstance(slot, int) or slot < 1:
-        raise _error("invalid_slot", slot=str(slot))
+    check_slot(coordinator, cabinet_id, slot)
     if mode is EjectMode.RENT and not order_id:
         raise _error("order_id_required")
-    # An uncontended asyncio.Lock is taken without yielding to the event loop,
-    # so no other press runs between this check and taking the lock.
-    if _is_slot_busy(coordinator, cabinet_id, slot):
+    guard = eject_guard(coordinator.hass)
+    slot_key = (cabinet_id, slot)
+    # Nothing awaits between this check and marking the slot in flight, so
+    # no other press can run in between.
+    if guard.is_busy(slot_key):
         # A refusal of the user's request, not a failure: raised as a
         # validation error so Home Assistant answers 400 and logs no error.
         raise ServiceValidationError(
@@ -76,7 +147,8 @@ async def async_eject(
         )
 
     placeholders = {"cabinet_id": cabinet_id, "slot": str(slot)}
-    async with coordinator.slot_lock(cabinet_id, slot):
+    guard.in_flight.add(slot_key)
+    try:
         _LOGGER.info("Ejecting slot %s of cabinet %s (%s)", slot, cabinet_id, mode)
         try:
             if mode is EjectMode.RENT:
@@ -85,7 +157,7 @@ async def async_eject(
             else:
                 await coordinator.client.async_eject_by_repair(cabinet_id, slot)
         except ChargeNowCommandUnknownError as err:
-            coordinator.eject_sent_at[(cabinet_id, slot)] = time.monotonic()
+            guard.record_sent(slot_key)
             _LOGGER.warning(
                 "Eject of slot %s of cabinet %s has an unknown result, not resending:"
                 " %s",
@@ -108,10 +180,12 @@ async def async_eject(
             raise _error(
                 "eject_failed", **placeholders, error=str(err) or type(err).__name__
             ) from err
-        coordinator.eject_sent_at[(cabinet_id, slot)] = time.monotonic()
+        guard.record_sent(slot_key)
         _LOGGER.info(
             "Cloud accepted the eject of slot %s of cabinet %s", slot, cabinet_id
         )
+    finally:
+        guard.in_flight.discard(slot_key)
 
 
 async def async_operate(
@@ -121,8 +195,7 @@ async def async_operate(
     slot: int = 1,
 ) -> None:
     """Send one device operation (restart, lock, report, ...), never retried."""
-    if isinstance(slot, bool) or not isinstance(slot, int) or slot < 1:
-        raise _error("invalid_slot", slot=str(slot))
+    check_slot(coordinator, cabinet_id, slot)
 
     placeholders = {"cabinet_id": cabinet_id, "operation": str(operation)}
     _LOGGER.info("Sending %s to cabinet %s (slot %s)", operation, cabinet_id, slot)

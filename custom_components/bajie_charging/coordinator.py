@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -47,6 +46,14 @@ MAX_LOGGED_UNKNOWN_KINDS = 64
 HELD_PUSH_WAIT = timedelta(seconds=5)
 """Delay before the held pushes of a newly listed cabinet are applied when no
 entity takes its events yet, so that entities still being added get them."""
+
+_UNLISTED = object()
+
+
+def _slots_or_unlisted(fleet: Mapping[str, Cabinet], cabinet_id: str) -> object:
+    """Return what a cabinet's availability-only entities depend on."""
+    cabinet = fleet.get(cabinet_id)
+    return _UNLISTED if cabinet is None else cabinet.total_slots
 
 
 @dataclass(slots=True)
@@ -102,9 +109,6 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             defaultdict(list)
         )
         """Listeners to a change of a cabinet's availability only."""
-        self._slot_locks: dict[tuple[str, int], asyncio.Lock] = {}
-        self.eject_sent_at: dict[tuple[str, int], float] = {}
-        """Monotonic time of the last eject the cloud accepted or left unanswered."""
         self._notified: Fleet = {}
         self._notified_success: bool | None = None
         self._event_listeners: defaultdict[str, list[CabinetEventListener]] = (
@@ -252,10 +256,6 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
                     devices[cabinet_id].id, remove_config_entry_id=entry_id
                 )
 
-    def slot_lock(self, cabinet_id: str, slot: int) -> asyncio.Lock:
-        """Return the lock that keeps one command per slot in flight."""
-        return self._slot_locks.setdefault((cabinet_id, slot), asyncio.Lock())
-
     @callback
     def async_add_cabinet_listener(
         self,
@@ -267,8 +267,9 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         """Call update_callback whenever this cabinet's state may have changed.
 
         With `data=False` it is called only when the cabinet's availability
-        may have changed: after a poll that failed or recovered, or that
-        added or removed the cabinet. Pushes never call it.
+        may have changed: after a poll that failed or recovered, when the
+        cabinet was added or removed, and when its slot count changed, which
+        decides whether a slot's eject button is available.
         """
         by_cabinet = self._cabinet_listeners if data else self._availability_listeners
         listeners = by_cabinet[cabinet_id]
@@ -295,8 +296,9 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             if success_changed or fleet.get(cabinet_id) != notified.get(cabinet_id):
                 self._notify_cabinet(cabinet_id)
         for cabinet_id in list(self._availability_listeners):
-            listed = cabinet_id in fleet
-            if success_changed or listed != (cabinet_id in notified):
+            if success_changed or _slots_or_unlisted(
+                fleet, cabinet_id
+            ) != _slots_or_unlisted(notified, cabinet_id):
                 self._notify_cabinet(cabinet_id, self._availability_listeners)
         super().async_update_listeners()
         if self._held_pushes and self.last_update_success:
@@ -548,6 +550,10 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
                     fleet[push.cabinet_id] = updated
                     self._notified[push.cabinet_id] = updated
                     self._notify_cabinet(push.cabinet_id)
+                    if updated.total_slots != cabinet.total_slots:
+                        self._notify_cabinet(
+                            push.cabinet_id, self._availability_listeners
+                        )
             for event_callback in list(self._event_listeners.get(push.cabinet_id, ())):
                 try:
                     event_callback(event)

@@ -18,6 +18,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntry
 
 from .api import DEFAULT_BASE_URL, Cabinet
+from .commands import eject_guard
 from .const import CONF_BASE_URL, CONF_PUSH_URL, CONF_WEBHOOK_ID, DOMAIN
 from .coordinator import BajieConfigEntry, BajieCoordinator
 
@@ -82,7 +83,7 @@ async def async_get_device_diagnostics(
         "seconds_since_eject_by_slot": {
             str(slot): round(now - sent_at, 1)
             for (ejected_cabinet, slot), sent_at in sorted(
-                coordinator.eject_sent_at.items()
+                eject_guard(hass).sent_at.items()
             )
             if ejected_cabinet == cabinet_id
         },

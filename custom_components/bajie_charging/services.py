@@ -35,6 +35,8 @@ OFFERED_OPERATIONS = (
     Operation.REPORT,
 )
 SLOT_OPERATIONS = (Operation.LOCK, Operation.UNLOCK)
+MAX_SLOT_DIGITS = 4
+"""Longer slot numbers are rejected before int() reads them."""
 
 _TARGET = {
     vol.Optional(ATTR_DEVICE_ID): cv.string,
@@ -84,26 +86,17 @@ def _valid_slot(value: object) -> int:
     """Return the slot as an int, or raise for anything but a whole number >= 1.
 
     A fraction or a boolean is rejected rather than rounded, because the
-    slot picks which battery a physical command ejects.
+    slot picks which battery a physical command ejects. Only ASCII digits
+    are read: str.isdigit also accepts characters such as superscripts,
+    which int() rejects.
     """
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit() and len(text) <= MAX_SLOT_DIGITS:
+            value = int(text)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise _invalid("invalid_slot", slot=str(value))
     return value
-
-
-def _check_slot_exists(
-    coordinator: BajieCoordinator, cabinet_id: str, slot: int
-) -> None:
-    total_slots = coordinator.data[cabinet_id].total_slots
-    if total_slots is not None and slot > total_slots:
-        raise _invalid(
-            "slot_out_of_range",
-            slot=str(slot),
-            cabinet_id=cabinet_id,
-            total_slots=str(total_slots),
-        )
 
 
 def _resolve_cabinet(
@@ -138,10 +131,9 @@ async def _async_eject(call: ServiceCall) -> None:
     coordinator, cabinet_id = _resolve_cabinet(call.hass, call.data)
     slot = _valid_slot(call.data[ATTR_SLOT])
     mode = EjectMode(call.data[ATTR_MODE])
-    order_id = call.data.get(ATTR_ORDER_ID)
-    if mode is EjectMode.RENT and not order_id:
+    order_id = (call.data.get(ATTR_ORDER_ID) or "").strip() or None
+    if mode is EjectMode.RENT and order_id is None:
         raise _invalid("order_id_required")
-    _check_slot_exists(coordinator, cabinet_id, slot)
     await async_eject(coordinator, cabinet_id, slot, mode, order_id)
 
 
@@ -158,7 +150,6 @@ async def _async_device_operation(call: ServiceCall) -> None:
     slot = call.data.get(ATTR_SLOT)
     if slot is not None:
         slot = _valid_slot(slot)
-        _check_slot_exists(coordinator, cabinet_id, slot)
     else:
         if operation in SLOT_OPERATIONS:
             raise _invalid("slot_required", operation=operation.value)
