@@ -11,7 +11,9 @@ import pytest
 from custom_components.bajie_charging.api import Battery, Cabinet
 from custom_components.bajie_charging.api.push import (
     MAX_EXTRA_FIELDS,
+    MAX_ID_LENGTH,
     MAX_SLOT,
+    MAX_TEXT_LENGTH,
     FaultReason,
     InvalidPushError,
     PushEvent,
@@ -379,6 +381,39 @@ def test_batteries_above_max_slot_dropped() -> None:
     )
 
     assert push.batteries == (Battery(slot=MAX_SLOT),)
+
+
+def test_pushed_battery_fields_bounded() -> None:
+    """A pushed battery keeps its slot, without an id, fault or charge out of bounds."""
+    push = parse_push(
+        _body(
+            "CABINET_STATUS",
+            batteryList=[
+                {
+                    "slotNum": 1,
+                    "vol": "1e300",
+                    "batteryId": "X" * (MAX_ID_LENGTH + 1),
+                    "batteryFaultCause": "c" * 60_000,
+                    "batteryFaultType": 10**6,
+                },
+                {"slotNum": 2, "vol": 101, "batteryId": "bad id"},
+                {"slotNum": 3, "vol": 100, "batteryId": "B-3"},
+            ],
+        )
+    )
+
+    assert push.batteries == (
+        Battery(slot=1, fault_cause="c" * MAX_TEXT_LENGTH),
+        Battery(slot=2),
+        Battery(slot=3, battery_id="B-3", charge=100),
+    )
+
+
+def test_pushed_slot_count_bounded() -> None:
+    """A slot count above MAX_SLOT is not taken as the cabinet's."""
+    push = parse_push(_body("CABINET_STATUS", totalCount=MAX_SLOT + 1))
+
+    assert push.total_slots is None
 
 
 def test_batteries_above_slot_count_dropped() -> None:

@@ -20,6 +20,7 @@ _RENTABLE_KEYS = ("rentableCount", "busySlots", "pBorrow", "batteryNum")
 _RETURNABLE_KEYS = ("returnableCount", "emptySlots", "pAlso", "freeNum")
 _SLOT_KEYS = ("slotNum", "slot", "pKakou", "slotNo")
 _CHARGE_KEYS = ("vol", "power", "charge")
+MAX_CHARGE = 100
 
 _ONLINE_WORDS = frozenset({"online", "1", "true", "on"})
 _OFFLINE_WORDS = frozenset({"offline", "0", "false", "off"})
@@ -98,7 +99,12 @@ class Battery:
     slot: int
     battery_id: str | None = None
     charge: int | None = None
-    """Charge level as the cloud reports it, read as a percentage."""
+    """Charge level as the cloud reports it, read as a percentage.
+
+    NOTE: the API reference leaves open whether `vol` is a percentage or a
+    voltage. A value outside 0 to MAX_CHARGE is not a percentage, so it is
+    read as unknown rather than shown as a charge level.
+    """
     fault_type: int | None = None
     fault_cause: str | None = None
 
@@ -113,10 +119,17 @@ class Battery:
         return cls(
             slot=slot,
             battery_id=to_str(first_value(data, ("batteryId", "pBatteryid"))),
-            charge=to_int(first_value(data, _CHARGE_KEYS)),
+            charge=_charge(first_value(data, _CHARGE_KEYS)),
             fault_type=to_int(first_value(data, ("batteryFaultType", "faultType"))),
             fault_cause=to_str(first_value(data, ("batteryFaultCause", "faultCause"))),
         )
+
+
+def _charge(value: object) -> int | None:
+    number = to_int(value)
+    if number is None or not 0 <= number <= MAX_CHARGE:
+        return None
+    return number
 
 
 def parse_batteries(data: object) -> tuple[Battery, ...] | None:

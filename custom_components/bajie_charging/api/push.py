@@ -184,7 +184,7 @@ def _clean_id(value: object, field: str, *, required: bool) -> str | None:
         if required:
             raise InvalidPushError(f"{field} is missing")
         return None
-    if len(text) > MAX_ID_LENGTH or not _ID_PATTERN.match(text):
+    if not _is_valid_id(text):
         raise InvalidPushError(f"{field} is not a valid identifier")
     return text
 
@@ -226,7 +226,36 @@ def _clean_batteries(value: object) -> tuple[Battery, ...] | None:
     batteries = parse_batteries(value)
     if batteries is None:
         return None
-    return tuple(battery for battery in batteries if battery.slot <= MAX_SLOT)
+    return tuple(
+        _clean_battery(battery) for battery in batteries if battery.slot <= MAX_SLOT
+    )
+
+
+def _clean_battery(battery: Battery) -> Battery:
+    """Bound a pushed battery's id and fault the way the push's own are bounded.
+
+    A battery id that is not a valid identifier is left out rather than
+    rejecting the whole push, so the slot still counts.
+    """
+    battery_id = battery.battery_id
+    fault_cause = battery.fault_cause
+    fault_type = battery.fault_type
+    if (
+        (battery_id is None or _is_valid_id(battery_id))
+        and (fault_cause is None or len(fault_cause) <= MAX_TEXT_LENGTH)
+        and (fault_type is None or 0 <= fault_type <= MAX_FAULT_CODE)
+    ):
+        return battery
+    return replace(
+        battery,
+        battery_id=battery_id if battery_id and _is_valid_id(battery_id) else None,
+        fault_cause=_clean_text(fault_cause),
+        fault_type=_clean_fault_code(fault_type),
+    )
+
+
+def _is_valid_id(text: str) -> bool:
+    return len(text) <= MAX_ID_LENGTH and _ID_PATTERN.match(text) is not None
 
 
 def _clean_fault_code(value: object) -> int | None:
@@ -371,7 +400,8 @@ def parse_push(body: object) -> PushEvent:
         online=online,
         signal=_clean_signal(data.get("signal")),
         signal_sent="signal" in data,
-        total_slots=_clean_count(data.get("totalCount")),
+        # The number of slots is the number of the last slot.
+        total_slots=_clean_slot(data.get("totalCount")),
         rentable=_clean_count(data.get("rentableCount")),
         returnable=_clean_count(data.get("returnableCount")),
         batteries=_clean_batteries(data.get("batteryList")),
