@@ -7,6 +7,7 @@ from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.bajie_charging.const import DOMAIN
@@ -26,7 +27,7 @@ def _online_entity_id(hass: HomeAssistant, cabinet_id: str) -> str:
 async def test_setup_and_unload(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
 ) -> None:
-    """Setup loads every cabinet as a device; unload frees the webhook id."""
+    """Setup loads every cabinet as a device; only removal frees the webhook id."""
     assert loaded_entry.state is ConfigEntryState.LOADED
     devices = dr.async_entries_for_config_entry(
         dr.async_get(hass), loaded_entry.entry_id
@@ -38,6 +39,13 @@ async def test_setup_and_unload(
     await hass.async_block_till_done()
 
     assert loaded_entry.state is ConfigEntryState.NOT_LOADED
+    # The unloaded entry keeps its webhook, which returns HTTP 503 to pushes.
+    with pytest.raises(ValueError, match="already defined"):
+        register_webhook(hass, "test", "test", WEBHOOK_ID, lambda *args: None)
+
+    await hass.config_entries.async_remove(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+
     # Registering the same id again only works once the entry released it.
     register_webhook(hass, "test", "test", WEBHOOK_ID, lambda *args: None)
 

@@ -16,7 +16,11 @@ from .coordinator import BajieConfigEntry, BajieCoordinator, BajieRuntimeData
 from .push_config import async_restore_push_config
 from .push_health import async_delete_push_issues, async_track_push_health
 from .services import async_setup_services
-from .webhook import async_register_webhook
+from .webhook import (
+    async_register_webhook,
+    async_register_webhooks,
+    async_unregister_webhook,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -31,13 +35,21 @@ PLATFORMS: list[Platform] = [
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the integration's actions, which serve every entry."""
+    """Register the actions, which serve every entry, and every entry's webhook.
+
+    A webhook stays registered while its entry is not loaded, so that a push
+    arriving then gets HTTP 503 instead of vanishing.
+    """
     async_setup_services(hass)
+    async_register_webhooks(hass)
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: BajieConfigEntry) -> bool:
-    """Load the fleet, register the webhook and set up the platforms."""
+    """Load the fleet, connect the webhook and set up the platforms."""
+    # Registered again here for an entry added after async_setup ran, and to
+    # show the entry's current title as the webhook's name.
+    receiver = async_register_webhook(hass, entry)
     client = ChargeNowClient(
         async_get_clientsession(hass),
         entry.data[CONF_USERNAME],
@@ -62,14 +74,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: BajieConfigEntry) -> boo
     entry.runtime_data = BajieRuntimeData(
         client=client, coordinator=coordinator, webhook_id=entry.data[CONF_WEBHOOK_ID]
     )
-    async_register_webhook(hass, entry)
+    entry.async_on_unload(receiver.async_attach(coordinator))
     async_track_push_health(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: BajieConfigEntry) -> bool:
-    """Unload the platforms; the webhook goes with the entry's unload callbacks."""
+    """Unload the platforms, after which the webhook returns HTTP 503 to pushes."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
@@ -95,3 +107,4 @@ async def async_remove_entry(hass: HomeAssistant, entry: BajieConfigEntry) -> No
     """Give the cloud's push configuration back and drop the entry's issues."""
     async_delete_push_issues(hass, entry)
     await async_restore_push_config(hass, entry)
+    async_unregister_webhook(hass, entry)

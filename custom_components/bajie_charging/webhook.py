@@ -4,6 +4,11 @@ The webhook is reachable from the internet and its only secret is its id.
 Every body is size-limited, decoded as JSON whatever its content type, and
 validated before it touches any state. Malformed input gets HTTP 400,
 accepted or deliberately ignored input HTTP 200, and nothing raises.
+
+Each config entry's webhook stays registered from the entry's first setup
+until the entry is removed, so a reload, a setup retry or a disabled entry
+never leaves its id unregistered. While the entry is not loaded, a valid
+push gets HTTP 503 and is not applied.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ import time
 from aiohttp import hdrs, web
 from homeassistant.components import webhook
 from homeassistant.const import CONF_USERNAME
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.util.hass_dict import HassKey
 
 from .api.push import InvalidPushError, PushEvent, parse_push
-from .const import DOMAIN, MAX_PUSH_BODY_BYTES
-from .coordinator import BajieConfigEntry
+from .const import CONF_WEBHOOK_ID, DOMAIN, MAX_PUSH_BODY_BYTES
+from .coordinator import BajieConfigEntry, BajieCoordinator
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -37,6 +43,11 @@ LOG_INTERVAL_SECONDS = 300.0
 # raw path, id included, for a request it rejects as harmful (an unsafe byte
 # or query string), before any webhook handler runs.
 REGISTERED_METHODS = (hdrs.METH_POST, hdrs.METH_GET, hdrs.METH_PUT)
+
+DATA_PUSH_RECEIVERS: HassKey[dict[str, PushReceiver]] = HassKey(
+    f"{DOMAIN}_push_receivers"
+)
+"""Receiver of each config entry whose webhook is registered, by entry id."""
 
 
 class _RateLimitedLog:
@@ -104,13 +115,30 @@ def _is_same_account(pushed: str, username: str) -> bool:
 
 
 class PushReceiver:
-    """Validates the pushes of one config entry and applies them."""
+    """Validates the pushes of one config entry and applies them while it is loaded.
+
+    One receiver serves the entry from its first setup until its removal, so
+    its rate-limited log spans reloads.
+    """
 
     def __init__(self, entry: BajieConfigEntry) -> None:
-        """Bind the receiver to its entry."""
+        """Bind the receiver to its entry, with no coordinator yet."""
         self._entry = entry
-        self._username: str = entry.data[CONF_USERNAME]
+        self._coordinator: BajieCoordinator | None = None
         self._log = _RateLimitedLog(LOG_INTERVAL_SECONDS)
+        self.webhook_id: str = entry.data[CONF_WEBHOOK_ID]
+
+    @callback
+    def async_attach(self, coordinator: BajieCoordinator) -> CALLBACK_TYPE:
+        """Apply pushes to the coordinator until the returned callback runs."""
+        self._coordinator = coordinator
+
+        @callback
+        def detach() -> None:
+            if self._coordinator is coordinator:
+                self._coordinator = None
+
+        return detach
 
     async def async_handle(
         self, hass: HomeAssistant, webhook_id: str, request: web.Request
@@ -181,7 +209,8 @@ class PushReceiver:
         # NOTE: a push without agentAccount is applied. The wire format always
         # sends it, and the secret webhook id already identifies the entry.
         account = event.agent_account
-        if account is not None and not _is_same_account(account, self._username):
+        username: str = self._entry.data[CONF_USERNAME]
+        if account is not None and not _is_same_account(account, username):
             self._log.log(
                 logging.WARNING,
                 "other_account",
@@ -190,23 +219,76 @@ class PushReceiver:
             )
             return _response(HTTPStatus.OK, "ignored: other agent account")
 
+        # The coordinator is looked up only now, because the entry may have
+        # unloaded or reloaded while the body was arriving.
+        coordinator = self._coordinator
+        if coordinator is None:
+            self._log.log(
+                logging.DEBUG,
+                "not_loaded",
+                "Answered a push with HTTP 503 because the config entry is not"
+                " loaded (state %s)",
+                self._entry.state.value,
+            )
+            return _response(HTTPStatus.SERVICE_UNAVAILABLE, "not ready")
+
         _LOGGER.debug("Push %s for cabinet %s", event.kind, event.cabinet_id)
-        self._entry.runtime_data.coordinator.async_apply_push(event)
+        coordinator.async_apply_push(event)
         return _response(HTTPStatus.OK, "ok")
 
 
 @callback
-def async_register_webhook(hass: HomeAssistant, entry: BajieConfigEntry) -> None:
-    """Register the entry's webhook; it is unregistered when the entry unloads."""
-    webhook_id = entry.runtime_data.webhook_id
-    receiver = PushReceiver(entry)
+def async_register_webhooks(hass: HomeAssistant) -> None:
+    """Register the webhook of every config entry, disabled ones included."""
+    for entry in hass.config_entries.async_entries(DOMAIN, include_ignore=False):
+        try:
+            async_register_webhook(hass, entry)
+        except ValueError as err:
+            # Only this entry is affected: its own setup registers again and
+            # fails with the same error. The error's text does not contain the id.
+            _LOGGER.warning(
+                "Could not register the webhook of config entry %s: %s",
+                entry.entry_id,
+                err,
+            )
+
+
+@callback
+def async_register_webhook(
+    hass: HomeAssistant, entry: BajieConfigEntry
+) -> PushReceiver:
+    """Register the entry's webhook under its current title and return its receiver.
+
+    Registering again keeps the receiver and only renews the name and id
+    shown in Home Assistant. The webhook stays registered until
+    `async_unregister_webhook` runs at the entry's removal.
+    """
+    receivers = hass.data.setdefault(DATA_PUSH_RECEIVERS, {})
+    receiver = receivers.pop(entry.entry_id, None)
+    if receiver is None:
+        receiver = PushReceiver(entry)
+    else:
+        webhook.async_unregister(hass, receiver.webhook_id)
+        receiver.webhook_id = entry.data[CONF_WEBHOOK_ID]
+
     webhook.async_register(
         hass,
         DOMAIN,
         entry.title,
-        webhook_id,
+        receiver.webhook_id,
         receiver.async_handle,
         local_only=False,
         allowed_methods=REGISTERED_METHODS,
     )
-    entry.async_on_unload(lambda: webhook.async_unregister(hass, webhook_id))
+    # Stored only once registered, so that removal never unregisters an id
+    # that another integration registered.
+    receivers[entry.entry_id] = receiver
+    return receiver
+
+
+@callback
+def async_unregister_webhook(hass: HomeAssistant, entry: BajieConfigEntry) -> None:
+    """Unregister the webhook of a removed entry, if this run registered it."""
+    receiver = hass.data.get(DATA_PUSH_RECEIVERS, {}).pop(entry.entry_id, None)
+    if receiver is not None:
+        webhook.async_unregister(hass, receiver.webhook_id)
