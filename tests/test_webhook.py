@@ -314,10 +314,11 @@ async def test_other_methods_are_harmless(
     method: str,
 ) -> None:
     """Methods other than POST change nothing and never log the webhook id."""
-    caplog.set_level(logging.DEBUG)
     # Home Assistant's bootstrap sets this level; its access log line at INFO
     # carries the request path, webhook id included.
     caplog.set_level(logging.WARNING, logger="aiohttp.access")
+    # Called last, because set_level also sets the capturing handler's level.
+    caplog.set_level(logging.DEBUG)
     before = state_of(hass, "sensor", f"{EXAMPLE_CABINET}_signal")
     client = await hass_client_no_auth()
     response = await client.request(method, WEBHOOK_PATH, json=EXAMPLE_PUSH)
