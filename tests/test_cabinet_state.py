@@ -6,6 +6,9 @@ sensors of the first cabinet are enabled before setup; they start disabled.
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er
@@ -16,7 +19,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.bajie_charging.const import DOMAIN
-from simulator import Simulator
+from simulator import FaultRule, Simulator
 
 from .event_helpers import (
     ClientFactory,
@@ -30,6 +33,7 @@ from .event_helpers import (
 )
 
 SLOT_SENSOR_KEYS = ("charge", "fault")
+LISTING_PATH = "/cabinet/getAllDevicePage"
 
 
 @pytest.fixture
@@ -407,3 +411,37 @@ async def test_restored_time_only_moves_forward(
     state = hass.states.get(RESTORED_ENTITY_ID)
     assert state is not None
     assert state.state == expected
+
+
+async def _refresh_with_push_during_listing(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    cloud: Simulator,
+    body: dict[str, Any],
+) -> None:
+    """Refresh the fleet and send body while the cloud delays the listing."""
+    cloud.add_fault(FaultRule(path=LISTING_PATH, delay=0.5, times=1))
+    listings_before = cloud.request_count(LISTING_PATH)
+    refresh = hass.async_create_task(entry.runtime_data.coordinator.async_refresh())
+    async with asyncio.timeout(5):
+        while cloud.request_count(LISTING_PATH) == listings_before:
+            await asyncio.sleep(0.01)
+    await send(hass, cloud, body)
+    await refresh
+    await hass.async_block_till_done()
+
+
+async def test_listing_keeps_newer_push(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, cloud: Simulator
+) -> None:
+    """A listing requested before a push does not roll the push back."""
+    cabinet_id = cloud.cabinet_ids[0]
+    listed = cloud.cabinets[cabinet_id].rentable_count
+    body = cloud.build_push(cabinet_id, "CABINET_STATUS", rentableCount=listed - 1)
+
+    await _refresh_with_push_during_listing(hass, loaded_entry, cloud, body)
+    assert _count(hass, cabinet_id, "batteries_to_rent") == listed - 1
+
+    await loaded_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert _count(hass, cabinet_id, "batteries_to_rent") == listed

@@ -6,7 +6,11 @@ from datetime import timedelta
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from freezegun.api import FrozenDateTimeFactory
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.bajie_charging import async_remove_config_entry_device
 from custom_components.bajie_charging.const import (
@@ -19,6 +23,8 @@ from custom_components.bajie_charging.coordinator import STALE_AFTER_POLLS
 from simulator import FaultRule, Simulator
 
 from .conftest import WEBHOOK_ID
+
+LISTING_PATH = "/cabinet/getAllDevicePage"
 
 
 def _cabinet_ids(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
@@ -260,3 +266,37 @@ async def test_update_mode_sensor(
 
     await _poll(hass, loaded_entry)
     assert hass.states.get(entity_id).state == "push"
+
+
+async def test_polling_speeds_up_after_pushes(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    simulator: Simulator,
+    hass_client_no_auth,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Polling speeds up when the last push's window ends, not at the next poll."""
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        config_entry, options={CONF_POLL_INTERVAL: 2, CONF_PUSH_POLL_INTERVAL: 30}
+    )
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = config_entry.runtime_data.coordinator
+    client = await hass_client_no_auth()
+    body = simulator.build_push(simulator.cabinet_ids[0], "CABINET_STATUS")
+    await client.post(f"/api/webhook/{WEBHOOK_ID}", json=body)
+    # The poll scheduled before the push runs in push mode and schedules
+    # the next one a slow interval later.
+    freezer.tick(timedelta(minutes=2, seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert simulator.request_count(LISTING_PATH) == 1
+    assert coordinator.update_interval == timedelta(minutes=30)
+
+    freezer.tick(timedelta(minutes=28))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+    assert coordinator.pushes_arrive is False
+    assert coordinator.update_interval == timedelta(minutes=2)

@@ -43,6 +43,9 @@ STALE_AFTER_POLLS = 3
 MAX_LOGGED_UNKNOWN_KINDS = 64
 """Number of unknown push kinds logged, once each. Later new kinds are not logged."""
 
+PUSH_WINDOW_END_MARGIN = timedelta(seconds=1)
+"""Wait past the end of the last push's window, so that the window has ended."""
+
 HELD_PUSH_WAIT = timedelta(seconds=5)
 """Delay before the held pushes of a newly listed cabinet are applied when no
 entity takes its events yet, so that entities still being added get them."""
@@ -131,6 +134,11 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         self._listings_started = 0
         self._listed = 0
         """Number of the newest successful fleet listing, counted from 1 as started."""
+        self._push_window_timer: CALLBACK_TYPE | None = None
+        """Cancel callback of the check at the end of the last push's window."""
+        entry.async_on_unload(self._cancel_push_window_timer)
+        self._pushed_since: dict[str, int] = {}
+        """Number of the newest listing started when a push last changed each cabinet."""
         entry.async_on_unload(self._drop_held_pushes)
 
     @property
@@ -142,17 +150,44 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
 
     @callback
     def _async_update_poll_interval(self) -> None:
-        """Poll rarely while pushes arrive and often while they do not."""
-        interval = poll_interval(
-            self.config_entry.options, pushes_arrive=self.pushes_arrive
-        )
+        """Poll rarely while pushes arrive and often while they do not.
+
+        While pushes arrive, a check is due when the last push's window ends,
+        because the next poll may be up to a slow interval after that.
+        """
+        pushes_arrive = self.pushes_arrive
+        interval = poll_interval(self.config_entry.options, pushes_arrive=pushes_arrive)
         if interval != self.update_interval:
             _LOGGER.debug(
                 "Polling every %s now that pushes %s",
                 interval,
-                "arrive" if self.pushes_arrive else "stopped",
+                "arrive" if pushes_arrive else "stopped",
             )
             self.update_interval = interval
+        self._cancel_push_window_timer()
+        if pushes_arrive and self.last_push is not None:
+            window_end = self.last_push + self._push_window - dt_util.utcnow()
+            self._push_window_timer = async_call_later(
+                self.hass,
+                window_end + PUSH_WINDOW_END_MARGIN,
+                self._async_push_window_ended,
+            )
+
+    @callback
+    def _async_push_window_ended(self, _now: datetime) -> None:
+        """Poll soon, and then often, if no push arrived in the window."""
+        self._push_window_timer = None
+        self._async_update_poll_interval()
+        if not self.pushes_arrive:
+            self.config_entry.async_create_background_task(
+                self.hass, self.async_request_refresh(), "bajie_charging pushes stopped"
+            )
+
+    @callback
+    def _cancel_push_window_timer(self) -> None:
+        if self._push_window_timer is not None:
+            self._push_window_timer()
+            self._push_window_timer = None
 
     async def _async_update_data(self) -> Fleet:
         """Fetch the fleet listing and merge it with the state pushes reported."""
@@ -203,13 +238,25 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         fleet: Fleet = {}
         for cabinet in included:
             known = previous.get(cabinet.cabinet_id)
-            if known is not None and cabinet.batteries is None:
+            if known is not None and self._pushed_since.get(
+                cabinet.cabinet_id, 0
+            ) >= listing:
+                # A push applied after this listing was requested is newer
+                # than the listing's values, so the pushed state stays until
+                # the next listing.
+                fleet[cabinet.cabinet_id] = known
+            elif known is not None and cabinet.batteries is None:
                 # The listing carries no battery list, so keep the one pushes reported.
                 fleet[cabinet.cabinet_id] = replace(cabinet, batteries=known.batteries)
             else:
                 fleet[cabinet.cabinet_id] = cabinet
 
         self._async_drop_stale_cabinets(previous, fleet, listed_any=bool(listed))
+        self._pushed_since = {
+            cabinet_id: pushed_since
+            for cabinet_id, pushed_since in self._pushed_since.items()
+            if pushed_since > listing
+        }
         return fleet
 
     @callback
@@ -252,9 +299,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             self._missing_polls.pop(cabinet_id, None)
             if cabinet_id in devices:
                 _LOGGER.info("Removing cabinet %s, which left the fleet", cabinet_id)
-                registry.async_update_device(
-                    devices[cabinet_id].id, remove_config_entry_id=entry_id
-                )
+                registry.async_remove_device(devices[cabinet_id].id)
 
     @callback
     def async_add_cabinet_listener(
@@ -544,6 +589,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         self.push_context = context
         try:
             if not event.stale:
+                self._pushed_since[push.cabinet_id] = self._listings_started
                 cabinet = fleet[push.cabinet_id]
                 updated = apply_push(cabinet, push)
                 if updated != cabinet:
