@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
 )
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.bajie_charging import async_remove_config_entry_device
 from custom_components.bajie_charging.const import (
@@ -300,3 +303,41 @@ async def test_polling_speeds_up_after_pushes(
 
     assert coordinator.pushes_arrive is False
     assert coordinator.update_interval == timedelta(minutes=2)
+
+
+async def test_device_deletion_while_cloud_is_down(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: Simulator,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """While the entry waits for the cloud, a cabinet's device may go, the account's not."""
+    assert await async_setup_component(hass, "config", {})
+    registry = dr.async_get(hass)
+    cabinet = registry.async_get_device_by_identifier(
+        (DOMAIN, simulator.cabinet_ids[0]), loaded_entry.entry_id
+    )
+    account = registry.async_get_device_by_identifier(
+        (DOMAIN, loaded_entry.entry_id), loaded_entry.entry_id
+    )
+    assert cabinet is not None
+    assert account is not None
+    simulator.add_fault(FaultRule(status=500))
+    await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert loaded_entry.state is ConfigEntryState.SETUP_RETRY
+    client = await hass_ws_client(hass)
+
+    results = {}
+    for name, device in (("cabinet", cabinet), ("account", account)):
+        await client.send_json_auto_id(
+            {
+                "type": "config/device_registry/remove",
+                "device_id": device.id,
+            }
+        )
+        results[name] = (await client.receive_json())["success"]
+
+    assert results == {"cabinet": True, "account": False}
+    assert registry.async_get(cabinet.id) is None
+    assert registry.async_get(account.id) is not None

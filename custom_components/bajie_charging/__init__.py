@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, device_registry as dr
@@ -91,12 +92,16 @@ async def async_remove_config_entry_device(
     """Let the user delete a cabinet's device once the cloud no longer lists it.
 
     A cabinet still in the fleet would come back with the next poll, and the
-    agent account's own device stays while the entry exists.
+    agent account's own device stays while the entry exists. While the entry
+    is not loaded, for example while the cloud is unreachable, the fleet is
+    not known, so any cabinet's device may go. A listed one comes back when
+    the entry loads.
     """
-    coordinator = entry.runtime_data.coordinator
-    if device.id == coordinator.account_device_id:
+    if (DOMAIN, entry.entry_id) in device.identifiers:
         return False
-    fleet = coordinator.data
+    if entry.state is not ConfigEntryState.LOADED:
+        return True
+    fleet = entry.runtime_data.coordinator.data
     return not any(
         domain == DOMAIN and cabinet_id in fleet
         for domain, cabinet_id in device.identifiers
