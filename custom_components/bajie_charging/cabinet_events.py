@@ -61,6 +61,9 @@ def event_time(
     """
     if push.timestamp is None:
         return received, False
+    # NOTE: in the hour a clock turns back, a local time occurs twice and is
+    # read as the first occurrence (fold 0). Pushes of the second one then
+    # look older than the state and are not applied until that hour passes.
     happened = push.timestamp.replace(tzinfo=zone)
     if happened - received > MAX_TIMESTAMP_AHEAD:
         return received, False
