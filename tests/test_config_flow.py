@@ -38,6 +38,10 @@ from .conftest import HARNESS_TIME_ZONE, PASSWORD, USERNAME, WEBHOOK_ID
 EXTERNAL_URL = "http://127.0.0.1:8123"
 OUR_URL = f"{EXTERNAL_URL}/api/webhook/{WEBHOOK_ID}"
 OPERATOR_URL = "http://127.0.0.1:9/operator-system"
+# The internal URL, in place of a local network address such as
+# http://192.168.1.10:8123. Nothing listens on it, so a push sent there by
+# mistake reaches no host.
+INTERNAL_URL = "http://127.0.0.1:8125"
 SECOND_OPERATOR_URL = "http://127.0.0.1:12/second-account"
 SECOND_USERNAME = "agent2"
 SECOND_PASSWORD = "secret2"
@@ -529,3 +533,20 @@ async def test_reconfigure_same_account_keeps_push(
     assert registered_entry.data[CONF_PREVIOUS_PUSH_CONFIG]["pushUrl"] == OPERATOR_URL
     assert simulator.request_count(SET_CONFIG_PATH) == 0
     assert simulator.push_config.push_url == OUR_URL
+
+
+async def test_register_push_with_internal_url_only_aborts(
+    hass: HomeAssistant, simulator: Simulator, user_input: dict[str, object]
+) -> None:
+    """A local network URL is never registered, because the cloud cannot reach it."""
+    hass.config.external_url = None
+    hass.config.internal_url = INTERNAL_URL
+    flow_id = await _start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {**user_input, CONF_REGISTER_PUSH: True}
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_url_available"
+    assert simulator.request_count("/cabinet/eventPush/config") == 0
+    assert simulator.push_config.push_url == ""

@@ -23,6 +23,10 @@ from .conftest import WEBHOOK_ID
 EXTERNAL_URL = "http://127.0.0.1:8123"
 OUR_URL = f"{EXTERNAL_URL}/api/webhook/{WEBHOOK_ID}"
 OTHER_URL = "http://127.0.0.1:9/operator-system"
+# The internal URL, in place of a local network address such as
+# http://192.168.1.10:8123. Nothing listens on it, so a push sent there by
+# mistake reaches no host.
+INTERNAL_URL = "http://127.0.0.1:8125"
 
 
 def _options(**changes: object) -> dict[str, object]:
@@ -214,3 +218,20 @@ async def test_saved_filters_stay_selectable(
     shop_values = [o["value"] for o in selectors[CONF_SHOPS].config["options"]]
     assert "GONE1" in cabinet_values
     assert "S1" in shop_values
+
+
+async def test_push_on_with_internal_url_only_shows_error(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """An internal URL alone is not registered, and the form says to set one."""
+    hass.config.external_url = None
+    hass.config.internal_url = INTERNAL_URL
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], _options(**{CONF_REGISTER_PUSH: True})
+    )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_REGISTER_PUSH: "no_url_available"}
+    assert simulator.request_count("/cabinet/eventPush/config") == 0
+    assert CONF_PUSH_URL not in loaded_entry.data

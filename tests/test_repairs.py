@@ -24,6 +24,10 @@ from .conftest import WEBHOOK_ID
 EXTERNAL_URL = "http://127.0.0.1:8123"
 OUR_URL = f"{EXTERNAL_URL}/api/webhook/{WEBHOOK_ID}"
 OTHER_URL = "http://127.0.0.1:9/operator-system"
+# The internal URL, in place of a local network address such as
+# http://192.168.1.10:8123. Nothing listens on it, so a push sent there by
+# mistake reaches no host.
+INTERNAL_URL = "http://127.0.0.1:8125"
 
 
 def _issue(hass: HomeAssistant, kind: str, entry: MockConfigEntry) -> Any:
@@ -163,3 +167,19 @@ async def test_silent_webhook_raises_issue_until_a_push(
     await hass.async_block_till_done()
 
     assert _issue(hass, "pushes_stopped", registered_entry) is None
+
+
+async def test_internal_url_only_raises_no_url_issue(
+    hass: HomeAssistant,
+    registered_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An internal URL is no URL for the cloud, so it is not offered as the new one."""
+    hass.config.external_url = None
+    hass.config.internal_url = INTERNAL_URL
+    freezer.tick(timedelta(hours=1, seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+    assert _issue(hass, "no_url", registered_entry) is not None
+    assert _issue(hass, "push_url_outdated", registered_entry) is None

@@ -19,6 +19,10 @@ from .conftest import WEBHOOK_ID
 EXTERNAL_URL = "http://127.0.0.1:8123"
 OUR_URL = f"{EXTERNAL_URL}/api/webhook/{WEBHOOK_ID}"
 OTHER_URL = "http://127.0.0.1:9/operator-system"
+# The internal URL, in place of a local network address such as
+# http://192.168.1.10:8123. Nothing listens on it, so a push sent there by
+# mistake reaches no host.
+INTERNAL_URL = "http://127.0.0.1:8125"
 GET_CONFIG_PATH = "/cabinet/eventPush/config/get"
 SET_CONFIG_PATH = "/cabinet/eventPush/config"
 ISSUE_KIND = "push_url_taken_over"
@@ -71,6 +75,24 @@ async def test_fix_without_url_aborts(
     assert simulator.request_count() == 0
     assert simulator.push_config.push_url == OTHER_URL
     assert _issue(hass, taken_over_entry) is not None
+
+
+async def test_fix_with_internal_url_only_aborts(
+    hass: HomeAssistant, taken_over_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """An internal URL alone is not registered, so the other system's URL stays."""
+    issue_id = _issue(hass, taken_over_entry).issue_id
+    hass.config.external_url = None
+    hass.config.internal_url = INTERNAL_URL
+    simulator.clear_requests()
+
+    result = await _confirm_fix(hass, issue_id)
+
+    assert result["type"] == "abort"
+    assert result["reason"] == "no_url_available"
+    assert simulator.request_count(SET_CONFIG_PATH) == 0
+    assert simulator.push_config.push_url == OTHER_URL
+    assert taken_over_entry.data[CONF_PUSH_URL] == OUR_URL
 
 
 async def test_fix_of_unloaded_entry_aborts(

@@ -12,7 +12,6 @@ from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResu
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.helpers.selector import (
     TextSelector,
     TextSelectorConfig,
@@ -35,6 +34,7 @@ from .push_config import (
     async_register_push_url,
     async_restore_account_push_config,
     conflicting_push_url,
+    webhook_push_url,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -157,10 +157,7 @@ class BajieConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     def _webhook_url(self) -> str | None:
-        try:
-            return webhook.async_generate_url(self.hass, self._data[CONF_WEBHOOK_ID])
-        except NoURLAvailableError:
-            return None
+        return webhook_push_url(self.hass, self._data[CONF_WEBHOOK_ID])
 
     async def async_step_register_push(
         self, user_input: dict[str, Any] | None = None

@@ -6,11 +6,9 @@ import logging
 from typing import Any
 import zoneinfo
 
-from homeassistant.components import webhook
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -44,6 +42,7 @@ from .push_config import (
     async_register_push_url,
     async_restore_push_config,
     conflicting_push_url,
+    webhook_push_url,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -184,12 +183,7 @@ class BajieOptionsFlow(OptionsFlowWithReload):
         )
 
     def _webhook_url(self) -> str | None:
-        try:
-            return webhook.async_generate_url(
-                self.hass, self.config_entry.data[CONF_WEBHOOK_ID]
-            )
-        except NoURLAvailableError:
-            return None
+        return webhook_push_url(self.hass, self.config_entry.data[CONF_WEBHOOK_ID])
 
     async def _async_read_push_config(self) -> dict[str, str]:
         """Read the cloud's push configuration; return form errors."""

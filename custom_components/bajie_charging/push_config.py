@@ -12,9 +12,11 @@ from collections.abc import Mapping
 import logging
 from typing import Any
 
+from homeassistant.components import webhook
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.network import NoURLAvailableError
 
 from .api import ChargeNowClient, ChargeNowError
 from .api.models import EventSubscription, PushConfig
@@ -27,6 +29,19 @@ from .const import (
 from .coordinator import BajieConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
+
+
+def webhook_push_url(hass: HomeAssistant, webhook_id: str) -> str | None:
+    """Return the webhook's URL on Home Assistant's external URL, or None.
+
+    The cloud pushes from the internet, so an internal URL such as
+    http://192.168.1.10:8123 is never used. Home Assistant Cloud's remote URL
+    is not used either, because webhook.async_generate_url does not offer it.
+    """
+    try:
+        return webhook.async_generate_url(hass, webhook_id, allow_internal=False)
+    except NoURLAvailableError:
+        return None
 
 
 def conflicting_push_url(current: PushConfig, our_url: str) -> str | None:

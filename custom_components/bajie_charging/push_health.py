@@ -10,17 +10,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 import logging
 
-from homeassistant.components import webhook
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_time_interval
-from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.util import dt as dt_util
 
 from .api import ChargeNowError
 from .const import CONF_PUSH_URL, CONF_WEBHOOK_ID, DOMAIN
 from .coordinator import BajieConfigEntry
-from .push_config import conflicting_push_url
+from .push_config import conflicting_push_url, webhook_push_url
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -71,10 +69,7 @@ def async_delete_push_issues(hass: HomeAssistant, entry: BajieConfigEntry) -> No
 
 def current_webhook_url(hass: HomeAssistant, entry: BajieConfigEntry) -> str | None:
     """Return the URL the cloud should push to now, or None without one."""
-    try:
-        return webhook.async_generate_url(hass, entry.data[CONF_WEBHOOK_ID])
-    except NoURLAvailableError:
-        return None
+    return webhook_push_url(hass, entry.data[CONF_WEBHOOK_ID])
 
 
 async def async_check_push_health(
