@@ -404,3 +404,96 @@ async def test_taken_over_fix_saves_newer_config(
     await hass.async_block_till_done()
 
     assert simulator.push_config.to_json() == newer
+
+
+@pytest.mark.parametrize(
+    ("default_url", "event_url"),
+    [(THIRD_URL, ""), (OUR_URL, BILLING_URL)],
+    ids=["default-url", "per-event-url"],
+)
+async def test_outdated_fix_keeps_other_receiver(
+    hass: HomeAssistant,
+    registered_entry: MockConfigEntry,
+    simulator: Simulator,
+    freezer: FrozenDateTimeFactory,
+    *,
+    default_url: str,
+    event_url: str,
+) -> None:
+    """The outdated fix replaces only the entry's URLs and leaves others to ask."""
+    hass.config.external_url = NEW_EXTERNAL_URL
+    await _check_push_health(hass, freezer)
+    outdated = _issue(hass, "push_url_outdated", registered_entry)
+    assert outdated is not None
+    assert _issue(hass, "push_url_taken_over", registered_entry) is None
+    other_url = event_url or default_url
+    # Another system takes over after the hourly check, before the fix.
+    simulator.push_config = PushConfig(
+        default_url,
+        [
+            PushSubscription("CABINET_STATUS"),
+            PushSubscription("BATTERY_BORROW_OUT", event_url),
+        ],
+    )
+    expected = simulator.push_config.to_json()
+    data_before = dict(registered_entry.data)
+    simulator.clear_requests()
+
+    manager = hass.data["repairs"]["flow_manager"]
+    result = await manager.async_init(DOMAIN, context={"issue_id": outdated.issue_id})
+    result = await manager.async_configure(result["flow_id"], {})
+    await hass.async_block_till_done()
+
+    assert result["type"] == "abort"
+    assert result["reason"] == "other_receiver"
+    assert result["description_placeholders"]["other_url"] == other_url
+    assert simulator.request_count(SET_CONFIG_PATH) == 0
+    assert simulator.push_config.to_json() == expected
+    assert dict(registered_entry.data) == data_before
+    assert _issue(hass, "push_url_outdated", registered_entry) is not None
+    taken_over = _issue(hass, "push_url_taken_over", registered_entry)
+    assert taken_over is not None
+    assert taken_over.translation_placeholders["other_url"] == other_url
+
+
+async def test_saved_config_drops_our_per_event_url(
+    hass: HomeAssistant,
+    registered_entry: MockConfigEntry,
+    simulator: Simulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A subscription left on our URL is saved as empty, so removal uses the default.
+
+    Another system replaced the default URL but kept one subscription on the
+    entry's URL. The taken-over fix saves that configuration to restore, and
+    the entry's URL is dead once the entry is removed.
+    """
+    simulator.push_config = PushConfig(
+        THIRD_URL,
+        [
+            PushSubscription("CABINET_STATUS"),
+            PushSubscription("BATTERY_IN", OUR_URL),
+            PushSubscription("BATTERY_BORROW_OUT", BILLING_URL),
+        ],
+    )
+    await _check_push_health(hass, freezer)
+
+    await _fix_issue(hass, "push_url_taken_over", registered_entry)
+
+    saved = registered_entry.data[CONF_PREVIOUS_PUSH_CONFIG]
+    assert saved["pushUrl"] == THIRD_URL
+    saved_urls = {
+        item["event"]: item["pushUrl"] for item in saved["eventSubscriptions"]
+    }
+    assert saved_urls == {
+        "CABINET_STATUS": "",
+        "BATTERY_IN": "",
+        "BATTERY_BORROW_OUT": BILLING_URL,
+    }
+
+    await hass.config_entries.async_remove(registered_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert simulator.push_config.push_url == THIRD_URL
+    assert simulator.push_config.url_for("BATTERY_IN") == THIRD_URL
+    assert simulator.push_config.url_for("BATTERY_BORROW_OUT") == BILLING_URL

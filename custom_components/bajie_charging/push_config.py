@@ -9,6 +9,7 @@ entry puts back what was there before unless someone changed it since.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import dataclasses
 import logging
 from typing import Any
 
@@ -44,15 +45,15 @@ def webhook_push_url(hass: HomeAssistant, webhook_id: str) -> str | None:
         return None
 
 
-def conflicting_push_url(current: PushConfig, our_url: str) -> str | None:
-    """Return the other receiver URL the configuration uses, if any."""
-    if current.push_url and current.push_url != our_url:
+def conflicting_push_url(current: PushConfig, *our_urls: str) -> str | None:
+    """Return a receiver URL of the configuration that is not in our_urls."""
+    if current.push_url and current.push_url not in our_urls:
         return current.push_url
     for subscription in current.subscriptions:
         if (
             subscription.enabled
             and subscription.push_url
-            and subscription.push_url != our_url
+            and subscription.push_url not in our_urls
         ):
             return subscription.push_url
     return None
@@ -95,13 +96,34 @@ def _config_to_restore(
 
     When the entry registered before and the cloud's default URL is still one
     of the entry's own, `current` is no configuration of the operator's, so
-    the one saved at the first registration stays.
+    the one saved at the first registration stays. Either way, a URL of the
+    entry is dropped from the result, because it is dead once the entry is
+    removed.
     """
     registered_url = entry_data.get(CONF_PUSH_URL)
-    if registered_url and current.push_url in (registered_url, url):
-        saved = entry_data.get(CONF_PREVIOUS_PUSH_CONFIG)
-        return PushConfig.from_json(saved).to_json()
-    return current.to_json()
+    our_urls = {url}
+    if registered_url:
+        our_urls.add(registered_url)
+    config = current
+    if registered_url and current.push_url in our_urls:
+        config = PushConfig.from_json(entry_data.get(CONF_PREVIOUS_PUSH_CONFIG))
+    return _without_urls(config, our_urls).to_json()
+
+
+def _without_urls(config: PushConfig, urls: set[str]) -> PushConfig:
+    """Return config with each of urls replaced by an empty URL.
+
+    An empty per-event URL makes the cloud push that event to the default
+    URL, and an empty default URL leaves the configuration without a receiver.
+    """
+    subscriptions = tuple(
+        dataclasses.replace(subscription, push_url="")
+        if subscription.push_url in urls
+        else subscription
+        for subscription in config.subscriptions
+    )
+    push_url = "" if config.push_url in urls else config.push_url
+    return PushConfig(push_url=push_url, subscriptions=subscriptions)
 
 
 async def async_restore_push_config(

@@ -72,6 +72,14 @@ def current_webhook_url(hass: HomeAssistant, entry: BajieConfigEntry) -> str | N
     return webhook_push_url(hass, entry.data[CONF_WEBHOOK_ID])
 
 
+@callback
+def async_raise_taken_over_issue(
+    hass: HomeAssistant, entry: BajieConfigEntry, other_url: str
+) -> None:
+    """Raise the taken-over issue, whose fix replaces another receiver's URL."""
+    _set_issue(hass, entry, ISSUE_URL_TAKEN_OVER, True, {"other_url": other_url})
+
+
 async def async_check_push_health(
     hass: HomeAssistant, entry: BajieConfigEntry, started: datetime
 ) -> None:

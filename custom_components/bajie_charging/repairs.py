@@ -14,10 +14,16 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
 from .api import ChargeNowError
-from .const import DOMAIN
+from .const import CONF_PUSH_URL, DOMAIN
 from .coordinator import BajieConfigEntry
-from .push_config import async_register_push_url
-from .push_health import FIXABLE_ISSUES, current_webhook_url, issue_id
+from .push_config import async_register_push_url, conflicting_push_url
+from .push_health import (
+    FIXABLE_ISSUES,
+    ISSUE_URL_TAKEN_OVER,
+    async_raise_taken_over_issue,
+    current_webhook_url,
+    issue_id,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -25,14 +31,17 @@ _LOGGER = logging.getLogger(__name__)
 class RegisterPushUrlFlow(ConfirmRepairFlow):
     """Points the cloud's push configuration at Home Assistant after a confirm.
 
-    Confirming is the user's explicit choice to replace whatever URL the
-    cloud has now.
+    Confirming the taken-over issue is the user's explicit choice to replace
+    whatever URL the cloud has now. Confirming any other issue, such as the
+    outdated one, allows replacing only the entry's own URLs, so that fix
+    aborts when the cloud also pushes to another receiver.
     """
 
-    def __init__(self, entry: BajieConfigEntry) -> None:
+    def __init__(self, entry: BajieConfigEntry, kind: str) -> None:
         """Remember the entry whose push registration is repaired."""
         super().__init__()
         self.entry = entry
+        self.kind = kind
 
     async def async_step_confirm(
         self, user_input: dict[str, str] | None = None
@@ -48,6 +57,12 @@ class RegisterPushUrlFlow(ConfirmRepairFlow):
         client = entry.runtime_data.client
         try:
             current = await client.async_get_push_config()
+            if self.kind != ISSUE_URL_TAKEN_OVER:
+                other_url = conflicting_push_url(
+                    current, url, entry.data.get(CONF_PUSH_URL, "")
+                )
+                if other_url is not None:
+                    return self._async_abort_other_receiver(other_url)
             registered = await async_register_push_url(
                 client, url, current, entry_data=entry.data
             )
@@ -62,6 +77,23 @@ class RegisterPushUrlFlow(ConfirmRepairFlow):
             ir.async_delete_issue(self.hass, DOMAIN, issue_id(entry, kind))
         return self.async_create_entry(data={})
 
+    def _async_abort_other_receiver(self, other_url: str) -> RepairsFlowResult:
+        """Abort, and raise the taken-over issue that asks about other_url."""
+        _LOGGER.info(
+            "Not registering the current webhook URL for %s: the cloud also pushes"
+            " to %s, which only the taken-over repair may replace",
+            self.entry.title,
+            other_url,
+        )
+        async_raise_taken_over_issue(self.hass, self.entry, other_url)
+        return self.async_abort(
+            reason="other_receiver",
+            description_placeholders={
+                "account": self.entry.title,
+                "other_url": other_url,
+            },
+        )
+
 
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
@@ -71,4 +103,4 @@ async def async_create_fix_flow(
     entry = hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN:
         return ConfirmRepairFlow()
-    return RegisterPushUrlFlow(entry)
+    return RegisterPushUrlFlow(entry, str((data or {}).get("kind")))
