@@ -206,6 +206,10 @@ async def test_offline_default_notification(
         ),
         (("BATTERY_POPUP", {"outStatus": "0"}), None),
         (("BATTERY_BORROW_OUT", {}), None),
+        (
+            ("BATTERY_BORROW_OUT", {"faultType": 4}),
+            "Rental failed: eject_failed",
+        ),
     ],
 )
 async def test_abnormal_blueprint_picks_problems(
@@ -214,7 +218,7 @@ async def test_abnormal_blueprint_picks_problems(
     push_args: tuple[str, dict[str, Any]],
     expected: str | None,
 ) -> None:
-    """Abnormal batteries and failed ejects notify; other events do not."""
+    """Abnormal batteries, failed ejects and failed rentals notify; others do not."""
     cabinet_id = cloud.cabinet_ids[0]
     slot = occupied_slot(cloud, cabinet_id)
     calls = await _use_blueprint(

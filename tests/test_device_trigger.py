@@ -32,6 +32,7 @@ TRIGGER_TYPES = {
     "cabinet_status",
     "battery_in",
     "battery_borrow_out",
+    "rental_failed",
     "battery_abnormal_warning",
     "battery_ejected",
     "eject_failed",
@@ -114,6 +115,7 @@ async def test_borrow_trigger_runs_automation(
         ("battery_abnormal_warning", ("BATTERY_ABNORMAL_WARNING", {})),
         ("battery_ejected", ("BATTERY_POPUP", {"outStatus": "0"})),
         ("eject_failed", ("BATTERY_POPUP", {"outStatus": "1"})),
+        ("rental_failed", ("BATTERY_BORROW_OUT", {"faultType": 4})),
         ("admin_rental_order", ("ADMIN_RENTAL_ORDER", {})),
         ("pos_info_status", ("POS_INFO_STATUS", {})),
     ],
@@ -148,6 +150,30 @@ async def test_eject_failed_ignores_success(
         hass, device_id_of(hass, loaded_entry.entry_id, cabinet_id), "eject_failed"
     )
     await push(hass, cloud, cabinet_id, "BATTERY_POPUP", outStatus="0")
+
+    assert calls == []
+
+
+async def test_borrow_trigger_ignores_failed_rental(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    cloud: Simulator,
+) -> None:
+    """The battery borrowed trigger stays quiet when the rental failed."""
+    cabinet_id = cloud.cabinet_ids[0]
+    calls = await _add_automation(
+        hass,
+        device_id_of(hass, loaded_entry.entry_id, cabinet_id),
+        "battery_borrow_out",
+    )
+    await push(
+        hass,
+        cloud,
+        cabinet_id,
+        "BATTERY_BORROW_OUT",
+        outSlot=occupied_slot(cloud, cabinet_id),
+        faultType=4,
+    )
 
     assert calls == []
 

@@ -92,6 +92,9 @@ def build_event_data(push: PushEvent, time: datetime, zone: tzinfo) -> dict[str,
         "fault_cause": push.fault_cause,
         "fault_reason": None if reason is None else reason.value,
         "eject_failed": push.eject_failed,
+        "rental_failed": (
+            push.failed if push.kind == PushKind.BATTERY_BORROW_OUT else None
+        ),
         "online": push.online,
         "signal": push.signal,
         "total_slots": push.total_slots,

@@ -1,8 +1,8 @@
 """Device triggers of a cabinet: one per kind of cabinet event.
 
 Each trigger listens to the `bajie_charging_event` bus event of its device.
-Eject results come as two triggers, ejected and failed, so that an
-automation about failures needs no condition.
+Eject results and rentals come as two triggers each, done and failed, so
+that an automation about failures needs no condition.
 
 Home Assistant 2026.10 also has target-based triggers, from a `trigger.py`
 platform. For those, its own `event.received` trigger already works on the
@@ -35,7 +35,8 @@ TRIGGER_EVENT_DATA: dict[str, dict[str, Any]] = {
     "cabinet_offline": {"type": "cabinet_offline"},
     "cabinet_status": {"type": "cabinet_status"},
     "battery_in": {"type": "battery_in"},
-    "battery_borrow_out": {"type": "battery_borrow_out"},
+    "battery_borrow_out": {"type": "battery_borrow_out", "rental_failed": False},
+    "rental_failed": {"type": "battery_borrow_out", "rental_failed": True},
     "battery_abnormal_warning": {"type": "battery_abnormal_warning"},
     "battery_ejected": {"type": "battery_popup", "eject_failed": False},
     "eject_failed": {"type": "battery_popup", "eject_failed": True},
