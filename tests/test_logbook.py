@@ -76,6 +76,11 @@ async def cloud(
             {"batteries_to_rent": 3, "free_slots": 5},
             "reported its status: 3 batteries to rent, 5 free slots",
         ),
+        (
+            "cabinet_status",
+            {"batteries_to_rent": 1, "free_slots": 1},
+            "reported its status: 1 battery to rent, 1 free slot",
+        ),
         ("cabinet_status", {}, "reported its status"),
         (
             "battery_in",

@@ -59,7 +59,14 @@ def _describe_status(data: Mapping[str, Any]) -> str:
     free = data.get("free_slots")
     if to_rent is None or free is None:
         return "reported its status"
-    return f"reported its status: {to_rent} batteries to rent, {free} free slots"
+    return (
+        f"reported its status: {_count(to_rent, 'battery', 'batteries')} to rent,"
+        f" {_count(free, 'free slot', 'free slots')}"
+    )
+
+
+def _count(number: object, singular: str, plural: str) -> str:
+    return f"{number} {singular if number == 1 else plural}"
 
 
 def _describe_popup(data: Mapping[str, Any]) -> str:
