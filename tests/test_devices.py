@@ -341,3 +341,32 @@ async def test_device_deletion_while_cloud_is_down(
     assert results == {"cabinet": True, "account": False}
     assert registry.async_get(cabinet.id) is None
     assert registry.async_get(account.id) is not None
+
+
+async def test_failed_poll_retried_soon_in_push_mode(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    simulator: Simulator,
+    hass_client_no_auth,
+) -> None:
+    """After a failed poll, the next one comes after the short interval."""
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        config_entry, options={CONF_POLL_INTERVAL: 2, CONF_PUSH_POLL_INTERVAL: 30}
+    )
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = config_entry.runtime_data.coordinator
+    client = await hass_client_no_auth()
+    body = simulator.build_push(simulator.cabinet_ids[0], "CABINET_STATUS")
+    await client.post(f"/api/webhook/{WEBHOOK_ID}", json=body)
+    simulator.add_fault(FaultRule(path=LISTING_PATH, status=503))
+
+    await coordinator.async_refresh()
+    assert coordinator.last_update_success is False
+    assert coordinator.update_interval == timedelta(minutes=2)
+
+    simulator.clear_faults()
+    await coordinator.async_refresh()
+    assert coordinator.last_update_success is True
+    assert coordinator.update_interval == timedelta(minutes=30)

@@ -174,6 +174,17 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             )
 
     @callback
+    def _retry_soon(self) -> None:
+        """Poll again after the short interval, whether pushes arrive or not.
+
+        A failed poll makes every entity unavailable until a poll succeeds,
+        and pushes do not change that.
+        """
+        self.update_interval = poll_interval(
+            self.config_entry.options, pushes_arrive=False
+        )
+
+    @callback
     def _async_push_window_ended(self, _now: datetime) -> None:
         """Poll soon, and then often, if no push arrived in the window."""
         self._push_window_timer = None
@@ -211,6 +222,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
                 retry_after=retry_after,
             ) from err
         except ChargeNowApiError as err:
+            self._retry_soon()
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="cloud_error",
@@ -220,6 +232,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
                 },
             ) from err
         except ChargeNowError as err:
+            self._retry_soon()
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="cannot_connect",
