@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -94,3 +95,12 @@ def empty_slot(simulator: Simulator, cabinet_id: str) -> int:
     """Return the lowest empty slot of a simulated cabinet."""
     slots = simulator.cabinets[cabinet_id].slots
     return next(slot for slot, battery in sorted(slots.items()) if not battery)
+
+
+async def wait_for_request(simulator: Simulator, path: str, count: int) -> None:
+    """Wait in real time until the simulator has received count requests to path."""
+    for _ in range(500):
+        if simulator.request_count(path) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{path} was not requested {count} times within 5 s")

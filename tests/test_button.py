@@ -20,7 +20,7 @@ from custom_components.bajie_charging.api import DEFAULT_TIMEOUT
 from custom_components.bajie_charging.const import DOMAIN
 from simulator import FaultRule, Simulator
 
-from .event_helpers import ClientFactory, connect_simulator, push
+from .event_helpers import ClientFactory, connect_simulator, push, wait_for_request
 from .time_travel import advance_until
 
 EJECT_PATH = "/cabinet/ejectByRepair"
@@ -379,15 +379,13 @@ async def test_reload_keeps_the_repeat_guard(
 async def test_reload_keeps_eject_in_flight(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
 ) -> None:
-    """A press after a reload, while the first eject waits for its reply, sends nothing."""
+    """A press after a reload sends nothing while the first eject waits."""
     cabinet_id = simulator.cabinet_ids[0]
     slot = _slot_with_battery(simulator, cabinet_id)
     simulator.add_fault(FaultRule(path=EJECT_PATH, delay=1.0, times=1))
     simulator.clear_requests()
     first = hass.async_create_task(_press(hass, _button(hass, cabinet_id, slot)))
-    async with asyncio.timeout(5):
-        while simulator.request_count(EJECT_PATH) == 0:
-            await asyncio.sleep(0.01)
+    await wait_for_request(simulator, EJECT_PATH, 1)
 
     assert await hass.config_entries.async_reload(loaded_entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=False)

@@ -6,7 +6,6 @@ sensors of the first cabinet are enabled before setup; they start disabled.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNKNOWN
@@ -29,6 +28,7 @@ from .event_helpers import (
     push,
     send,
     state_of,
+    wait_for_request,
     with_timestamp,
 )
 
@@ -423,9 +423,7 @@ async def _refresh_with_push_during_listing(
     cloud.add_fault(FaultRule(path=LISTING_PATH, delay=0.5, times=1))
     listings_before = cloud.request_count(LISTING_PATH)
     refresh = hass.async_create_task(entry.runtime_data.coordinator.async_refresh())
-    async with asyncio.timeout(5):
-        while cloud.request_count(LISTING_PATH) == listings_before:
-            await asyncio.sleep(0.01)
+    await wait_for_request(cloud, LISTING_PATH, listings_before + 1)
     await send(hass, cloud, body)
     await refresh
     await hass.async_block_till_done()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
-from freezegun.api import FrozenDateTimeFactory
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -311,7 +311,7 @@ async def test_device_deletion_while_cloud_is_down(
     simulator: Simulator,
     hass_ws_client: WebSocketGenerator,
 ) -> None:
-    """While the entry waits for the cloud, a cabinet's device may go, the account's not."""
+    """While the cloud is down, a cabinet's device may go, the account's not."""
     assert await async_setup_component(hass, "config", {})
     registry = dr.async_get(hass)
     cabinet = registry.async_get_device_by_identifier(

@@ -138,7 +138,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         """Cancel callback of the check at the end of the last push's window."""
         entry.async_on_unload(self._cancel_push_window_timer)
         self._pushed_since: dict[str, int] = {}
-        """Number of the newest listing started when a push last changed each cabinet."""
+        """Number of the newest listing started when a push last changed a cabinet."""
         entry.async_on_unload(self._drop_held_pushes)
 
     @property
@@ -251,9 +251,10 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         fleet: Fleet = {}
         for cabinet in included:
             known = previous.get(cabinet.cabinet_id)
-            if known is not None and self._pushed_since.get(
-                cabinet.cabinet_id, 0
-            ) >= listing:
+            if (
+                known is not None
+                and self._pushed_since.get(cabinet.cabinet_id, 0) >= listing
+            ):
                 # A push applied after this listing was requested is newer
                 # than the listing's values, so the pushed state stays until
                 # the next listing.
