@@ -22,7 +22,10 @@ from custom_components.bajie_charging.const import (
     CONF_PUSH_POLL_INTERVAL,
     DOMAIN,
 )
-from custom_components.bajie_charging.coordinator import STALE_AFTER_POLLS
+from custom_components.bajie_charging.coordinator import (
+    STALE_AFTER_POLLS,
+    BajieCoordinator,
+)
 from simulator import FaultRule, Simulator
 
 from .conftest import WEBHOOK_ID
@@ -204,6 +207,27 @@ async def test_user_may_delete_only_gone_cabinets(
     assert await async_remove_config_entry_device(hass, loaded_entry, gone) is True
 
 
+async def _load_with_intervals(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> BajieCoordinator:
+    """Load the entry polling every 2 minutes, or every 30 while pushes arrive."""
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        config_entry, options={CONF_POLL_INTERVAL: 2, CONF_PUSH_POLL_INTERVAL: 30}
+    )
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    return config_entry.runtime_data.coordinator
+
+
+async def _push_status(simulator: Simulator, hass_client_no_auth) -> None:
+    """Post a status report of the first cabinet to the entry's webhook."""
+    client = await hass_client_no_auth()
+    body = simulator.build_push(simulator.cabinet_ids[0], "CABINET_STATUS")
+    response = await client.post(f"/api/webhook/{WEBHOOK_ID}", json=body)
+    assert response.status == 200
+
+
 async def test_poll_interval_follows_pushes(
     hass: HomeAssistant,
     config_entry: MockConfigEntry,
@@ -211,19 +235,11 @@ async def test_poll_interval_follows_pushes(
     hass_client_no_auth,
 ) -> None:
     """Polling slows down while pushes arrive, as the options set."""
-    config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        config_entry, options={CONF_POLL_INTERVAL: 2, CONF_PUSH_POLL_INTERVAL: 30}
-    )
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-    coordinator = config_entry.runtime_data.coordinator
+    coordinator = await _load_with_intervals(hass, config_entry)
     assert coordinator.update_interval == timedelta(minutes=2)
     assert coordinator.pushes_arrive is False
 
-    client = await hass_client_no_auth()
-    body = simulator.build_push(simulator.cabinet_ids[0], "CABINET_STATUS")
-    await client.post(f"/api/webhook/{WEBHOOK_ID}", json=body)
+    await _push_status(simulator, hass_client_no_auth)
 
     assert coordinator.pushes_arrive is True
     assert coordinator.update_interval == timedelta(minutes=30)
@@ -261,9 +277,7 @@ async def test_update_mode_sensor(
     assert entity_id is not None
     assert hass.states.get(entity_id).state == "polling"
 
-    client = await hass_client_no_auth()
-    body = simulator.build_push(simulator.cabinet_ids[0], "CABINET_STATUS")
-    await client.post(f"/api/webhook/{WEBHOOK_ID}", json=body)
+    await _push_status(simulator, hass_client_no_auth)
     await hass.async_block_till_done()
     assert hass.states.get(entity_id).state == "polling"
 
@@ -279,16 +293,8 @@ async def test_polling_speeds_up_after_pushes(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Polling speeds up when the last push's window ends, not at the next poll."""
-    config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        config_entry, options={CONF_POLL_INTERVAL: 2, CONF_PUSH_POLL_INTERVAL: 30}
-    )
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-    coordinator = config_entry.runtime_data.coordinator
-    client = await hass_client_no_auth()
-    body = simulator.build_push(simulator.cabinet_ids[0], "CABINET_STATUS")
-    await client.post(f"/api/webhook/{WEBHOOK_ID}", json=body)
+    coordinator = await _load_with_intervals(hass, config_entry)
+    await _push_status(simulator, hass_client_no_auth)
     # The poll scheduled before the push runs in push mode and schedules
     # the next one a slow interval later.
     freezer.tick(timedelta(minutes=2, seconds=1))
@@ -350,16 +356,8 @@ async def test_failed_poll_retried_soon_in_push_mode(
     hass_client_no_auth,
 ) -> None:
     """After a failed poll, the next one comes after the short interval."""
-    config_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        config_entry, options={CONF_POLL_INTERVAL: 2, CONF_PUSH_POLL_INTERVAL: 30}
-    )
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
-    await hass.async_block_till_done()
-    coordinator = config_entry.runtime_data.coordinator
-    client = await hass_client_no_auth()
-    body = simulator.build_push(simulator.cabinet_ids[0], "CABINET_STATUS")
-    await client.post(f"/api/webhook/{WEBHOOK_ID}", json=body)
+    coordinator = await _load_with_intervals(hass, config_entry)
+    await _push_status(simulator, hass_client_no_auth)
     simulator.add_fault(FaultRule(path=LISTING_PATH, status=503))
 
     await coordinator.async_refresh()
