@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResult, FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.bajie_charging.const import (
@@ -85,7 +87,7 @@ async def test_turning_push_on_registers_url(
 async def test_turning_push_on_asks_before_replacing(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
 ) -> None:
-    """Another URL on the cloud is kept unless the user replaces it."""
+    """Another URL on the cloud is included_id unless the user replaces it."""
     hass.config.external_url = EXTERNAL_URL
     simulator.set_push_url(OTHER_URL)
     result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
@@ -201,6 +203,36 @@ async def test_turning_off_with_cloud_down_keeps_registration(
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_REGISTER_PUSH: "cannot_connect"}
     assert loaded_entry.data[CONF_PUSH_URL] == OUR_URL
+
+
+def _choices(result: FlowResult[Any, Any], key: str) -> list[str]:
+    """Return the values that a form's select field offers."""
+    selectors = {
+        str(field): value for field, value in result["data_schema"].schema.items()
+    }
+    return [option["value"] for option in selectors[key].config["options"]]
+
+
+async def test_filter_leaves_every_cabinet_selectable(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """After filtering to one cabinet, the form still offers the others."""
+    included_id = simulator.cabinet_ids[0]
+    shop_ids = {
+        simulator.fleet.cabinets[cabinet_id].shop.shop_id
+        for cabinet_id in simulator.cabinet_ids
+    }
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    await hass.config_entries.options.async_configure(
+        result["flow_id"], _options(**{CONF_CABINETS: [included_id]})
+    )
+    await hass.async_block_till_done()
+    assert list(loaded_entry.runtime_data.coordinator.data) == [included_id]
+
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+
+    assert sorted(_choices(result, CONF_CABINETS)) == sorted(simulator.cabinet_ids)
+    assert sorted(_choices(result, CONF_SHOPS)) == sorted(shop_ids)
 
 
 async def test_saved_filters_stay_selectable(

@@ -127,6 +127,10 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         """Successful listings in a row that did not name a known cabinet."""
         self._excluded_ids: set[str] = set()
         """Cabinets of the account that the options' filters leave out."""
+        self.listed_cabinets: dict[str, str | None] = {}
+        """Shop name of each cabinet of the last non-empty listing, filters aside."""
+        self.listed_shops: dict[str, str | None] = {}
+        """Name of each shop of the last non-empty listing, filters aside."""
         self._held_pushes = HeldPushes()
         self._held_waits: dict[str, CALLBACK_TYPE] = {}
         """Cancel callbacks of the waits of newly listed cabinets' held pushes."""
@@ -246,6 +250,8 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         self._excluded_ids = {cabinet.cabinet_id for cabinet in listed} - {
             cabinet.cabinet_id for cabinet in included
         }
+        if listed:
+            self._remember_listing(listed)
 
         previous = self.data or {}
         fleet: Fleet = {}
@@ -272,6 +278,22 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             if pushed_since > listing
         }
         return fleet
+
+    @callback
+    def _remember_listing(self, listed: list[Cabinet]) -> None:
+        """Keep the ids and shop names of a listing for the options flow.
+
+        Only ids and names are kept, not whole cabinets, so that a large fleet
+        costs little memory.
+        """
+        self.listed_cabinets = {
+            cabinet.cabinet_id: cabinet.shop_name for cabinet in listed
+        }
+        shops: dict[str, str | None] = {}
+        for cabinet in listed:
+            if cabinet.shop_id is not None and shops.get(cabinet.shop_id) is None:
+                shops[cabinet.shop_id] = cabinet.shop_name
+        self.listed_shops = shops
 
     @callback
     def _async_drop_stale_cabinets(

@@ -93,22 +93,29 @@ class BajieOptionsFlow(OptionsFlowWithReload):
     async def _async_schema(self) -> vol.Schema:
         entry = self.config_entry
         zones = await self.hass.async_add_executor_job(zoneinfo.available_timezones)
+        runtime_data = getattr(entry, "runtime_data", None)
+        listed_cabinets: dict[str, str | None] = {}
+        listed_shops: dict[str, str | None] = {}
+        if runtime_data is not None:
+            # The whole listing, because the fleet in coordinator.data is
+            # already narrowed by the filters being edited here.
+            listed_cabinets = runtime_data.coordinator.listed_cabinets
+            listed_shops = runtime_data.coordinator.listed_shops
+
         cabinet_options: list[SelectOptionDict] = []
-        shop_options: dict[str, str] = {}
-        coordinator = getattr(entry, "runtime_data", None)
-        fleet = coordinator.coordinator.data if coordinator is not None else {}
-        for cabinet in (fleet or {}).values():
-            label = cabinet.cabinet_id
-            if cabinet.shop_name:
-                label = f"{cabinet.cabinet_id} ({cabinet.shop_name})"
-            cabinet_options.append({"value": cabinet.cabinet_id, "label": label})
-            if cabinet.shop_id is not None:
-                shop_options[cabinet.shop_id] = cabinet.shop_name or cabinet.shop_id
-        # Keep filters that name cabinets or shops no longer listed selectable.
+        for cabinet_id, shop_name in listed_cabinets.items():
+            label = f"{cabinet_id} ({shop_name})" if shop_name else cabinet_id
+            cabinet_options.append({"value": cabinet_id, "label": label})
+        shop_options = {
+            shop_id: shop_name or shop_id for shop_id, shop_name in listed_shops.items()
+        }
+
+        # Keep filters that name cabinets or shops no longer listed selectable,
+        # so that they can be removed.
         cabinet_options.extend(
             {"value": cabinet_id, "label": cabinet_id}
             for cabinet_id in entry.options.get(CONF_CABINETS, [])
-            if cabinet_id not in fleet
+            if cabinet_id not in listed_cabinets
         )
         for shop_id in entry.options.get(CONF_SHOPS, []):
             shop_options.setdefault(shop_id, shop_id)
