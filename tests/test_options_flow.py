@@ -87,7 +87,7 @@ async def test_turning_push_on_registers_url(
 async def test_turning_push_on_asks_before_replacing(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
 ) -> None:
-    """Another URL on the cloud is included_id unless the user replaces it."""
+    """Another URL on the cloud is kept unless the user replaces it."""
     hass.config.external_url = EXTERNAL_URL
     simulator.set_push_url(OTHER_URL)
     result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
