@@ -476,6 +476,31 @@ async def test_reconfigure_other_account_restores_push(
     assert simulator.push_config.push_url == OPERATOR_URL
 
 
+async def test_reconfigure_unregistered_entry_to_other_account(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: Simulator,
+    second_simulator: Simulator,
+) -> None:
+    """Moving an entry that never registered writes no account's push config."""
+    simulator.clear_requests()
+
+    result = await _reconfigure(
+        hass,
+        loaded_entry,
+        {
+            CONF_USERNAME: SECOND_USERNAME,
+            CONF_PASSWORD: SECOND_PASSWORD,
+            CONF_BASE_URL: second_simulator.base_url,
+        },
+    )
+
+    assert result["reason"] == "reconfigure_successful"
+    assert loaded_entry.data[CONF_USERNAME] == SECOND_USERNAME
+    assert simulator.request_count(SET_CONFIG_PATH) == 0
+    assert second_simulator.request_count(SET_CONFIG_PATH) == 0
+
+
 async def test_reconfigure_with_old_server_down(
     hass: HomeAssistant,
     registered_entry: MockConfigEntry,
