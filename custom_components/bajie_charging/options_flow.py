@@ -8,6 +8,7 @@ import zoneinfo
 
 from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -48,6 +49,8 @@ from .push_config import (
 _LOGGER = logging.getLogger(__name__)
 
 CONF_REPLACE_PUSH_URL = "replace_push_url"
+HOME_ASSISTANT_ZONE = "home_assistant"
+"""Time zone choice that stores no zone, so Home Assistant's current one is used."""
 
 
 def _minutes_selector(minimum: int, maximum: int) -> NumberSelector:
@@ -70,6 +73,23 @@ def _multi_select(options: list[SelectOptionDict]) -> SelectSelector:
     )
 
 
+def _options_from_input(user_input: dict[str, Any]) -> dict[str, Any]:
+    """Return the options to store from the submitted form.
+
+    Push registration is stored in the entry's data, and Home Assistant's
+    time zone is stored as no zone, so that the entry follows later changes
+    of it.
+    """
+    options = {
+        key: value for key, value in user_input.items() if key != CONF_REGISTER_PUSH
+    }
+    for key in (CONF_POLL_INTERVAL, CONF_PUSH_POLL_INTERVAL):
+        options[key] = int(options[key])
+    if options.get(CONF_TIME_ZONE) in (HOME_ASSISTANT_ZONE, ""):
+        del options[CONF_TIME_ZONE]
+    return options
+
+
 class BajieOptionsFlow(OptionsFlowWithReload):
     """Change how an entry polls, receives pushes and which cabinets it shows."""
 
@@ -80,6 +100,8 @@ class BajieOptionsFlow(OptionsFlowWithReload):
         self._options: dict[str, Any] = {}
         self._client: ChargeNowClient | None = None
         self._current_push_config: PushConfig | None = None
+        self._user_input: dict[str, Any] = {}
+        self._registration_changed = False
 
     def _make_client(self) -> ChargeNowClient:
         data = self.config_entry.data
@@ -90,9 +112,8 @@ class BajieOptionsFlow(OptionsFlowWithReload):
             data[CONF_BASE_URL],
         )
 
-    async def _async_schema(self) -> vol.Schema:
+    def _schema(self, zones: set[str]) -> vol.Schema:
         entry = self.config_entry
-        zones = await self.hass.async_add_executor_job(zoneinfo.available_timezones)
         runtime_data = getattr(entry, "runtime_data", None)
         listed_cabinets: dict[str, str | None] = {}
         listed_shops: dict[str, str | None] = {}
@@ -120,6 +141,13 @@ class BajieOptionsFlow(OptionsFlowWithReload):
         for shop_id in entry.options.get(CONF_SHOPS, []):
             shop_options.setdefault(shop_id, shop_id)
 
+        # NOTE: the frontend is expected to show this option's translation from
+        # strings.json and the zone names as given. Not checked in a browser.
+        zone_options: list[SelectOptionDict] = [
+            {"value": HOME_ASSISTANT_ZONE, "label": "Home Assistant's time zone"}
+        ]
+        zone_options.extend({"value": zone, "label": zone} for zone in sorted(zones))
+
         return vol.Schema(
             {
                 vol.Required(
@@ -130,10 +158,12 @@ class BajieOptionsFlow(OptionsFlowWithReload):
                 ): _minutes_selector(1, 240),
                 vol.Required(CONF_REGISTER_PUSH): BooleanSelector(),
                 vol.Required(
-                    CONF_TIME_ZONE, default=self.hass.config.time_zone
+                    CONF_TIME_ZONE, default=HOME_ASSISTANT_ZONE
                 ): SelectSelector(
                     SelectSelectorConfig(
-                        options=sorted(zones), mode=SelectSelectorMode.DROPDOWN
+                        options=zone_options,
+                        mode=SelectSelectorMode.DROPDOWN,
+                        translation_key=CONF_TIME_ZONE,
                     )
                 ),
                 vol.Optional(CONF_CABINETS, default=[]): _multi_select(cabinet_options),
@@ -153,13 +183,8 @@ class BajieOptionsFlow(OptionsFlowWithReload):
         entry = self.config_entry
         errors: dict[str, str] = {}
         if user_input is not None:
-            self._options = {
-                key: value
-                for key, value in user_input.items()
-                if key != CONF_REGISTER_PUSH
-            }
-            for key in (CONF_POLL_INTERVAL, CONF_PUSH_POLL_INTERVAL):
-                self._options[key] = int(self._options[key])
+            self._user_input = user_input
+            self._options = _options_from_input(user_input)
             registered = bool(entry.data.get(CONF_PUSH_URL))
             if user_input[CONF_REGISTER_PUSH] and not registered:
                 errors = await self._async_read_push_config()
@@ -170,24 +195,55 @@ class BajieOptionsFlow(OptionsFlowWithReload):
                     data = dict(entry.data)
                     data.pop(CONF_PUSH_URL, None)
                     data.pop(CONF_PREVIOUS_PUSH_CONFIG, None)
-                    self.hass.config_entries.async_update_entry(entry, data=data)
+                    self._update_entry_data(data)
                 else:
                     errors[CONF_REGISTER_PUSH] = "cannot_connect"
             if not errors:
-                return self.async_create_entry(data=self._options)
+                return self._async_save_options()
 
+        return await self._async_show_init_form(user_input, errors)
+
+    async def _async_show_init_form(
+        self, user_input: dict[str, Any] | None, errors: dict[str, str]
+    ) -> ConfigFlowResult:
+        """Show the options form, filled with user_input after an error."""
+        entry = self.config_entry
+        zones = await self.hass.async_add_executor_job(zoneinfo.available_timezones)
         suggested = {
             **entry.options,
             CONF_REGISTER_PUSH: bool(entry.data.get(CONF_PUSH_URL)),
             **(user_input or {}),
         }
+        if suggested.get(CONF_TIME_ZONE) not in zones:
+            # No zone, or one that cloud_time_zone cannot use either, so the
+            # timestamps are read in Home Assistant's zone.
+            suggested[CONF_TIME_ZONE] = HOME_ASSISTANT_ZONE
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                await self._async_schema(), suggested
+                self._schema(zones), suggested
             ),
             errors=errors,
         )
+
+    @callback
+    def _update_entry_data(self, data: dict[str, Any]) -> None:
+        """Store a change of push registration in the entry's data."""
+        self.hass.config_entries.async_update_entry(self.config_entry, data=data)
+        self._registration_changed = True
+
+    @callback
+    def _async_save_options(self) -> ConfigFlowResult:
+        """Save the options, and reload the entry after any registration change.
+
+        OptionsFlowWithReload reloads the entry only when the options change,
+        but push registration is stored in the entry's data. The reload
+        restarts the push health checks, which measure silence from the load.
+        """
+        entry = self.config_entry
+        if self._registration_changed and self._options == dict(entry.options):
+            self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return self.async_create_entry(data=self._options)
 
     def _webhook_url(self) -> str | None:
         return webhook_push_url(self.hass, self.config_entry.data[CONF_WEBHOOK_ID])
@@ -231,8 +287,8 @@ class BajieOptionsFlow(OptionsFlowWithReload):
                 )
             except ChargeNowError as err:
                 _LOGGER.warning("Could not register the push URL in the cloud: %s", err)
-                return self.async_abort(reason="push_config_unavailable")
-            self.hass.config_entries.async_update_entry(
-                self.config_entry, data={**self.config_entry.data, **registered}
-            )
-        return self.async_create_entry(data=self._options)
+                return await self._async_show_init_form(
+                    self._user_input, {CONF_REGISTER_PUSH: "register_failed"}
+                )
+            self._update_entry_data({**self.config_entry.data, **registered})
+        return self._async_save_options()
