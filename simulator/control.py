@@ -157,6 +157,8 @@ class ControlApi:
         `event` is a scenario event (`rental`, `return`, `offline`, ...) or a push
         event type (`BATTERY_IN`, ...), which takes optional `eventData`
         overrides in `data`. `cabinetId` may be left out for scenario events.
+        `notPushed` lists the event types of the bodies that the push
+        configuration does not send anywhere.
         """
         payload = await _json_object(request)
         if payload is None:
@@ -180,12 +182,25 @@ class ControlApi:
                     cabinet_id, ScenarioEvent(event)
                 )
             elif cabinet_id is None:
-                return _client_error(400, f"cabinetId is required for {event}")
+                scenario_events = ", ".join(ScenarioEvent)
+                return _client_error(
+                    400,
+                    f"cabinetId is required for {event}, which is not a scenario"
+                    f" event ({scenario_events})",
+                )
             else:
                 bodies = [await self._sim.push_event(cabinet_id, event, **overrides)]
         except EventNotPossibleError as err:
             return _client_error(409, str(err))
-        return web.json_response({"pushes": bodies})
+        # The state changed either way, but the push configuration decides
+        # which bodies were sent. The reply names the others, so a caller
+        # does not wait for them.
+        not_pushed = [
+            body["event"]
+            for body in bodies
+            if not self._sim.push_config.url_for(body["event"])
+        ]
+        return web.json_response({"pushes": bodies, "notPushed": not_pushed})
 
     async def add_cabinet(self, request: web.Request) -> web.Response:
         """Bind a new cabinet to the account, pushing nothing, and return it.

@@ -204,6 +204,25 @@ async def test_push_kind_event_applies_overrides(
     assert sim.cabinets[cabinet_id].slots[slot] is None
 
 
+async def test_event_says_what_was_not_pushed(
+    sim: Simulator, session: aiohttp.ClientSession
+) -> None:
+    """A body the push configuration does not send is named in notPushed."""
+    # Nothing listens on port 9, so the pushes that are sent fail at once.
+    sim.set_push_url("http://127.0.0.1:9/receiver")
+    cabinet_id = sim.cabinet_ids[0]
+
+    sent_status, sent = await post_event(
+        session, sim, json={"event": "CABINET_STATUS", "cabinetId": cabinet_id}
+    )
+    skipped_status, skipped = await post_event(
+        session, sim, json={"event": "NEW_KIND", "cabinetId": cabinet_id}
+    )
+
+    assert (sent_status, sent["notPushed"]) == (200, [])
+    assert (skipped_status, skipped["notPushed"]) == (200, ["NEW_KIND"])
+
+
 @pytest.mark.parametrize(
     ("request_kwargs", "message"),
     [
@@ -222,7 +241,12 @@ async def test_push_kind_event_applies_overrides(
             {"json": {"event": "BATTERY_IN", "cabinetId": "{first}", "data": [1]}},
             "data must be an object: [1]",
         ),
-        ({"json": {"event": "BATTERY_IN"}}, "cabinetId is required for BATTERY_IN"),
+        (
+            {"json": {"event": "BATTERY_IN"}},
+            "cabinetId is required for BATTERY_IN, which is not a scenario event"
+            " (rental, return, status, offline, online, abnormal, eject_failed,"
+            " admin_rental, pos_status)",
+        ),
     ],
     ids=[
         "not-json",
