@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
 )
 
-from custom_components.bajie_charging.const import CONF_TIME_ZONE, EVENT_CABINET
+from custom_components.bajie_charging.const import (
+    CONF_TIME_ZONE,
+    DOMAIN,
+    EVENT_CABINET,
+)
 from simulator import Simulator
 
 from .event_helpers import ClientFactory, connect_simulator, send, with_timestamp
@@ -44,3 +50,41 @@ async def test_unusable_zone_falls_back_to_home_zone(
 
     assert len(bus_events) == 1
     assert bus_events[0].data["timestamp"] == "2026-12-04T15:04:05+01:00"
+
+
+async def test_repeated_hour_read_near_arrival(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: Simulator,
+    hass_client_no_auth: ClientFactory,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """In the hour a clock turns back, a push is dated nearest its arrival.
+
+    Berlin turned its clocks from 03:00 summer time back to 02:00 on
+    2026-10-25, so 02:10 came twice: at 00:10 and at 01:10 UTC.
+    """
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={CONF_TIME_ZONE: "Europe/Berlin"}
+    )
+    await hass.async_block_till_done()
+    await connect_simulator(simulator, hass_client_no_auth)
+    bus_events = async_capture_events(hass, EVENT_CABINET)
+    cabinet_id = simulator.cabinet_ids[0]
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{cabinet_id}_batteries_to_rent"
+    )
+    assert entity_id is not None
+    freezer.move_to("2026-10-25 00:50:30+00:00")
+    first = simulator.build_push(cabinet_id, "CABINET_STATUS", rentableCount=1)
+    await send(hass, simulator, with_timestamp(first, "2026-10-25 02:50:00"))
+
+    freezer.move_to("2026-10-25 01:10:30+00:00")
+    second = simulator.build_push(cabinet_id, "CABINET_STATUS", rentableCount=2)
+    await send(hass, simulator, with_timestamp(second, "2026-10-25 02:10:00"))
+
+    assert [event.data["timestamp"] for event in bus_events] == [
+        "2026-10-25T02:50:00+02:00",
+        "2026-10-25T02:10:00+01:00",
+    ]
+    assert hass.states.get(entity_id).state == "2"

@@ -58,13 +58,19 @@ def event_time(
 
     The cloud sends local time without a zone, so the timestamp is read in
     `zone`. Without a usable timestamp the receive time is used instead.
+    Times in one zone compare as wall-clock times, whatever their fold, so
+    callers compare them in UTC.
     """
     if push.timestamp is None:
         return received, False
-    # NOTE: in the hour a clock turns back, a local time occurs twice and is
-    # read as the first occurrence (fold 0). Pushes of the second one then
-    # look older than the state and are not applied until that hour passes.
     happened = push.timestamp.replace(tzinfo=zone)
+    repeated = happened.replace(fold=1)
+    # In the hour a clock turns back, a local time occurs twice. The
+    # occurrence nearer the push's arrival is meant.
+    if repeated.utcoffset() != happened.utcoffset() and abs(repeated - received) < abs(
+        happened - received
+    ):
+        happened = repeated
     if happened - received > MAX_TIMESTAMP_AHEAD:
         return received, False
     return happened, True

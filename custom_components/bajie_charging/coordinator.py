@@ -119,9 +119,9 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         )
         self._recent_pushes = RecentPushes()
         self._state_times: dict[str, datetime] = {}
-        """Cloud time of the newest push applied to each cabinet's state."""
+        """Cloud time of the newest push applied to each cabinet's state, in UTC."""
         self.last_event_times: dict[str, datetime] = {}
-        """Time of the newest event of each cabinet since the entry loaded."""
+        """Time of the newest event of each cabinet since the entry loaded, in UTC."""
         self._logged_unknown_kinds: set[str] = set()
         self._missing_polls: dict[str, int] = {}
         """Successful listings in a row that did not name a known cabinet."""
@@ -477,12 +477,13 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
 
         zone = cloud_time_zone(self.config_entry.options)
         happened, from_cloud = event_time(push, zone, received)
+        instant = happened.astimezone(dt_util.UTC)
         stale = listed_since or not self._claim_state_time(
-            push, happened if from_cloud else None
+            push, instant if from_cloud else None
         )
         last_event = self.last_event_times.get(push.cabinet_id)
-        if last_event is None or happened > last_event:
-            self.last_event_times[push.cabinet_id] = happened
+        if last_event is None or instant > last_event:
+            self.last_event_times[push.cabinet_id] = instant
         event = CabinetEvent(
             cabinet_id=push.cabinet_id,
             event_type=event_type_of(push.kind),
