@@ -79,6 +79,31 @@ async def test_options_saved_and_entry_reloaded(
     assert simulator.request_count("/cabinet/getAllDevicePage") >= 1
 
 
+async def test_push_interval_below_poll_interval_rejected(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """Polling more often while pushes arrive is rejected and nothing is saved."""
+    hass.config.external_url = EXTERNAL_URL
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    simulator.clear_requests()
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        _options(
+            **{
+                CONF_POLL_INTERVAL: 30.0,
+                CONF_PUSH_POLL_INTERVAL: 5.0,
+                CONF_REGISTER_PUSH: True,
+            }
+        ),
+    )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_PUSH_POLL_INTERVAL: "push_interval_too_short"}
+    assert loaded_entry.options == {}
+    assert simulator.request_count() == 0
+
+
 async def test_turning_push_on_registers_url(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
 ) -> None:

@@ -186,7 +186,11 @@ class BajieOptionsFlow(OptionsFlowWithReload):
             self._user_input = user_input
             self._options = _options_from_input(user_input)
             registered = bool(entry.data.get(CONF_PUSH_URL))
-            if user_input[CONF_REGISTER_PUSH] and not registered:
+            if user_input[CONF_PUSH_POLL_INTERVAL] < user_input[CONF_POLL_INTERVAL]:
+                # Pushes keep the cabinets current, so polling while they
+                # arrive is meant to be the rarer of the two.
+                errors[CONF_PUSH_POLL_INTERVAL] = "push_interval_too_short"
+            elif user_input[CONF_REGISTER_PUSH] and not registered:
                 errors = await self._async_read_push_config()
                 if not errors:
                     return await self.async_step_push_conflict()
