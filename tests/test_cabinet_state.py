@@ -443,3 +443,16 @@ async def test_listing_keeps_newer_push(
     await loaded_entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
     assert _count(hass, cabinet_id, "batteries_to_rent") == listed
+
+
+async def test_listing_kept_after_push_without_change(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, cloud: Simulator
+) -> None:
+    """A push that changed nothing leaves the listing's newer values in place."""
+    cabinet_id = cloud.cabinet_ids[0]
+    cloud.set_online(cabinet_id, False)
+    body = cloud.build_push(cabinet_id, "SOME_NEW_EVENT")
+
+    await _refresh_with_push_during_listing(hass, loaded_entry, cloud, body)
+
+    assert state_of(hass, "binary_sensor", f"{cabinet_id}_online").state == STATE_OFF

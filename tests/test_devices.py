@@ -29,6 +29,7 @@ from custom_components.bajie_charging.coordinator import (
 from simulator import FaultRule, Simulator
 
 from .conftest import WEBHOOK_ID
+from .event_helpers import wait_for_request
 
 LISTING_PATH = "/cabinet/getAllDevicePage"
 
@@ -368,3 +369,26 @@ async def test_failed_poll_retried_soon_in_push_mode(
     await coordinator.async_refresh()
     assert coordinator.last_update_success is True
     assert coordinator.update_interval == timedelta(minutes=30)
+
+
+async def test_listing_ending_after_unload_sets_no_timer(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    simulator: Simulator,
+    hass_client_no_auth,
+) -> None:
+    """A listing that ends after the entry unloaded leaves no timer behind.
+
+    The test harness fails a test that leaves a timer running.
+    """
+    coordinator = await _load_with_intervals(hass, config_entry)
+    await _push_status(simulator, hass_client_no_auth)
+    simulator.add_fault(FaultRule(path=LISTING_PATH, delay=0.5, times=1))
+    listings_before = simulator.request_count(LISTING_PATH)
+    refresh = hass.async_create_task(coordinator.async_refresh())
+    await wait_for_request(simulator, LISTING_PATH, listings_before + 1)
+
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    await refresh
+
+    assert coordinator.last_update_success is True

@@ -140,7 +140,8 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         """Number of the newest successful fleet listing, counted from 1 as started."""
         self._push_window_timer: CALLBACK_TYPE | None = None
         """Cancel callback of the check at the end of the last push's window."""
-        entry.async_on_unload(self._cancel_push_window_timer)
+        self._unloaded = False
+        entry.async_on_unload(self._async_stop_push_window_checks)
         self._pushed_since: dict[str, int] = {}
         """Number of the newest listing started when a push last changed a cabinet."""
         entry.async_on_unload(self._drop_held_pushes)
@@ -169,7 +170,8 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             )
             self.update_interval = interval
         self._cancel_push_window_timer()
-        if pushes_arrive and self.last_push is not None:
+        # A listing still running when the entry unloads ends here too.
+        if pushes_arrive and self.last_push is not None and not self._unloaded:
             window_end = self.last_push + self._push_window - dt_util.utcnow()
             self._push_window_timer = async_call_later(
                 self.hass,
@@ -197,6 +199,12 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             self.config_entry.async_create_background_task(
                 self.hass, self.async_request_refresh(), "bajie_charging pushes stopped"
             )
+
+    @callback
+    def _async_stop_push_window_checks(self) -> None:
+        """Cancel the check at the end of the push window, for good."""
+        self._unloaded = True
+        self._cancel_push_window_timer()
 
     @callback
     def _cancel_push_window_timer(self) -> None:
@@ -626,10 +634,10 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         self.push_context = context
         try:
             if not event.stale:
-                self._pushed_since[push.cabinet_id] = self._listings_started
                 cabinet = fleet[push.cabinet_id]
                 updated = apply_push(cabinet, push)
                 if updated != cabinet:
+                    self._pushed_since[push.cabinet_id] = self._listings_started
                     fleet[push.cabinet_id] = updated
                     self._notified[push.cabinet_id] = updated
                     self._notify_cabinet(push.cabinet_id)
