@@ -147,6 +147,24 @@ async def test_device_operation_restart_needs_no_slot(
     assert [r.query["slotNum"] for r in requests] == ["1"]
 
 
+async def test_restart_of_cabinet_without_slots(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    """A cabinet-wide operation goes out even when the cabinet lists no slots."""
+    cabinet_id = simulator.cabinet_ids[0]
+    simulator.cabinets[cabinet_id].slots = {}
+    await loaded_entry.runtime_data.coordinator.async_refresh()
+    assert loaded_entry.runtime_data.coordinator.data[cabinet_id].total_slots == 0
+    simulator.clear_requests()
+
+    await _call(
+        hass, "device_operation", {"cabinet_id": cabinet_id, "operation": "restart"}
+    )
+
+    requests = [r for r in simulator.requests if r.path == OPERATION_PATH]
+    assert [r.query["slotNum"] for r in requests] == ["1"]
+
+
 async def test_lock_without_slot_is_invalid(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
 ) -> None:

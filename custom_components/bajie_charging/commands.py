@@ -192,10 +192,17 @@ async def async_operate(
     coordinator: BajieCoordinator,
     cabinet_id: str,
     operation: Operation,
-    slot: int = 1,
+    slot: int | None = None,
 ) -> None:
-    """Send one device operation (restart, lock, report, ...), never retried."""
-    check_slot(coordinator, cabinet_id, slot)
+    """Send one device operation (restart, lock, report, ...), never retried.
+
+    Without a slot, slot 1 is sent unchecked: the cloud requires a slot for
+    every operation, and cabinet-wide ones ignore it.
+    """
+    if slot is None:
+        slot = 1
+    else:
+        check_slot(coordinator, cabinet_id, slot)
 
     placeholders = {"cabinet_id": cabinet_id, "operation": str(operation)}
     _LOGGER.info("Sending %s to cabinet %s (slot %s)", operation, cabinet_id, slot)

@@ -150,12 +150,8 @@ async def _async_device_operation(call: ServiceCall) -> None:
     slot = call.data.get(ATTR_SLOT)
     if slot is not None:
         slot = _valid_slot(slot)
-    else:
-        if operation in SLOT_OPERATIONS:
-            raise _invalid("slot_required", operation=operation.value)
-        # The cloud requires a slot for every operation; cabinet-wide ones
-        # ignore it, so any valid slot does.
-        slot = 1
+    elif operation in SLOT_OPERATIONS:
+        raise _invalid("slot_required", operation=operation.value)
     await async_operate(coordinator, cabinet_id, operation, slot)
 
 
