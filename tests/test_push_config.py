@@ -406,6 +406,29 @@ async def test_taken_over_fix_saves_newer_config(
     assert simulator.push_config.to_json() == newer
 
 
+async def test_taken_over_event_url_restored_with_original(
+    hass: HomeAssistant,
+    registered_entry: MockConfigEntry,
+    simulator: Simulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """After a take-over of one event, removal restores it and the original."""
+    simulator.push_config = PushConfig(
+        OUR_URL,
+        [PushSubscription("CABINET_STATUS"), PushSubscription("BATTERY_IN", THIRD_URL)],
+    )
+    await _check_push_health(hass, freezer)
+    await _fix_issue(hass, "push_url_taken_over", registered_entry)
+    assert simulator.push_config.url_for("BATTERY_IN") == OUR_URL
+
+    await hass.config_entries.async_remove(registered_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert simulator.push_config.push_url == OTHER_URL
+    assert simulator.push_config.url_for("BATTERY_IN") == THIRD_URL
+    assert simulator.push_config.url_for("CABINET_STATUS") == OTHER_URL
+
+
 @pytest.mark.parametrize(
     ("default_url", "event_url"),
     [(THIRD_URL, ""), (OUR_URL, BILLING_URL)],
@@ -416,6 +439,7 @@ async def test_outdated_fix_keeps_other_receiver(
     registered_entry: MockConfigEntry,
     simulator: Simulator,
     freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
     *,
     default_url: str,
     event_url: str,
@@ -454,6 +478,12 @@ async def test_outdated_fix_keeps_other_receiver(
     taken_over = _issue(hass, "push_url_taken_over", registered_entry)
     assert taken_over is not None
     assert taken_over.translation_placeholders["other_url"] == other_url
+    # Another system's URL may carry a secret, so the log names its host only.
+    assert [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelno > logging.DEBUG and other_url in record.getMessage()
+    ] == []
 
 
 async def test_saved_config_drops_our_per_event_url(

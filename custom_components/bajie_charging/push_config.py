@@ -96,9 +96,10 @@ def _config_to_restore(
 
     When the entry registered before and the cloud's default URL is still one
     of the entry's own, `current` is no configuration of the operator's, so
-    the one saved at the first registration stays. Either way, a URL of the
-    entry is dropped from the result, because it is dead once the entry is
-    removed.
+    the one saved at the first registration stays. Per-event URLs of other
+    systems that `current` has are added to it, because another system set
+    them up since. Either way, a URL of the entry is dropped from the result,
+    because it is dead once the entry is removed.
     """
     registered_url = entry_data.get(CONF_PUSH_URL)
     our_urls = {url}
@@ -106,8 +107,28 @@ def _config_to_restore(
         our_urls.add(registered_url)
     config = current
     if registered_url and current.push_url in our_urls:
-        config = PushConfig.from_json(entry_data.get(CONF_PREVIOUS_PUSH_CONFIG))
+        saved = PushConfig.from_json(entry_data.get(CONF_PREVIOUS_PUSH_CONFIG))
+        config = _with_other_event_urls(saved, current, our_urls)
     return _without_urls(config, our_urls).to_json()
+
+
+def _with_other_event_urls(
+    config: PushConfig, current: PushConfig, our_urls: set[str]
+) -> PushConfig:
+    """Return config with the per-event URLs of other systems in current."""
+    others = {
+        subscription.event: subscription
+        for subscription in current.subscriptions
+        if subscription.push_url and subscription.push_url not in our_urls
+    }
+    if not others:
+        return config
+    subscriptions = [
+        others.pop(subscription.event, subscription)
+        for subscription in config.subscriptions
+    ]
+    subscriptions.extend(others.values())
+    return dataclasses.replace(config, subscriptions=tuple(subscriptions))
 
 
 def _without_urls(config: PushConfig, urls: set[str]) -> PushConfig:

@@ -12,6 +12,7 @@ from homeassistant.components.repairs import (
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from yarl import URL
 
 from .api import ChargeNowError
 from .const import CONF_PUSH_URL, DOMAIN
@@ -79,11 +80,13 @@ class RegisterPushUrlFlow(ConfirmRepairFlow):
 
     def _async_abort_other_receiver(self, other_url: str) -> RepairsFlowResult:
         """Abort, and raise the taken-over issue that asks about other_url."""
+        # Another system's URL may carry its own secret, so only its host is
+        # logged above debug level.
         _LOGGER.info(
             "Not registering the current webhook URL for %s: the cloud also pushes"
-            " to %s, which only the taken-over repair may replace",
+            " to a receiver at %s, which only the taken-over repair may replace",
             self.entry.title,
-            other_url,
+            URL(other_url).host,
         )
         async_raise_taken_over_issue(self.hass, self.entry, other_url)
         return self.async_abort(
