@@ -88,3 +88,29 @@ async def test_repeated_hour_read_near_arrival(
         "2026-10-25T02:10:00+01:00",
     ]
     assert hass.states.get(entity_id).state == "2"
+
+
+async def test_repeated_hour_online_time_near_event(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: Simulator,
+    hass_client_no_auth: ClientFactory,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A time in the push's data is read like its timestamp in a repeated hour."""
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={CONF_TIME_ZONE: "Europe/Berlin"}
+    )
+    await hass.async_block_till_done()
+    await connect_simulator(simulator, hass_client_no_auth)
+    bus_events = async_capture_events(hass, EVENT_CABINET)
+    cabinet_id = simulator.cabinet_ids[0]
+    freezer.move_to("2026-10-25 01:10:30+00:00")
+    body = simulator.build_push(
+        cabinet_id, "CABINET_ONLINE", onlineTime="2026-10-25 02:09:00"
+    )
+
+    await send(hass, simulator, with_timestamp(body, "2026-10-25 02:10:00"))
+
+    assert bus_events[0].data["timestamp"] == "2026-10-25T02:10:00+01:00"
+    assert bus_events[0].data["online_time"] == "2026-10-25T02:09:00+01:00"

@@ -8,7 +8,7 @@ that the coordinator builds with the functions here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from .api.push import KNOWN_KINDS, PushEvent, PushKind
@@ -63,23 +63,30 @@ def event_time(
     """
     if push.timestamp is None:
         return received, False
-    happened = push.timestamp.replace(tzinfo=zone)
-    repeated = happened.replace(fold=1)
-    # In the hour a clock turns back, a local time occurs twice. The
-    # occurrence nearer the push's arrival is meant.
-    if repeated.utcoffset() != happened.utcoffset() and abs(repeated - received) < abs(
-        happened - received
-    ):
-        happened = repeated
+    happened = _in_zone(push.timestamp, zone, received)
     if happened - received > MAX_TIMESTAMP_AHEAD:
         return received, False
     return happened, True
 
 
-def _local_time(value: datetime | None, zone: tzinfo) -> str | None:
+def _in_zone(local: datetime, zone: tzinfo, near: datetime) -> datetime:
+    """Return a zone-less local time in zone, as the occurrence nearest near.
+
+    In the hour a clock turns back, a local time occurs twice.
+    """
+    first = local.replace(tzinfo=zone)
+    repeated = first.replace(fold=1)
+    if repeated.utcoffset() == first.utcoffset():
+        return first
+    # Subtracting times of one zone ignores their fold, so near is in UTC.
+    near = near.astimezone(UTC)
+    return repeated if abs(repeated - near) < abs(first - near) else first
+
+
+def _local_time(value: datetime | None, zone: tzinfo, near: datetime) -> str | None:
     if value is None:
         return None
-    return value.replace(tzinfo=zone).isoformat()
+    return _in_zone(value, zone, near).isoformat()
 
 
 def build_event_data(push: PushEvent, time: datetime, zone: tzinfo) -> dict[str, Any]:
@@ -109,8 +116,8 @@ def build_event_data(push: PushEvent, time: datetime, zone: tzinfo) -> dict[str,
         "battery_count": None if push.batteries is None else len(push.batteries),
         "pos_device_id": push.pos_device_id,
         "pos_online": push.pos_online,
-        "online_time": _local_time(push.online_time, zone),
-        "offline_time": _local_time(push.offline_time, zone),
+        "online_time": _local_time(push.online_time, zone, time),
+        "offline_time": _local_time(push.offline_time, zone, time),
     }
     if not push.is_known_kind:
         fields["event"] = push.kind
