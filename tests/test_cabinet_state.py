@@ -456,3 +456,16 @@ async def test_listing_kept_after_push_without_change(
     await _refresh_with_push_during_listing(hass, loaded_entry, cloud, body)
 
     assert state_of(hass, "binary_sensor", f"{cabinet_id}_online").state == STATE_OFF
+
+
+async def test_listing_yields_to_confirming_push(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, cloud: Simulator
+) -> None:
+    """A push that confirms the shown state keeps it over an older listing."""
+    cabinet_id = cloud.cabinet_ids[0]
+    cloud.set_online(cabinet_id, False)
+    body = cloud.build_push(cabinet_id, "CABINET_ONLINE")
+
+    await _refresh_with_push_during_listing(hass, loaded_entry, cloud, body)
+
+    assert state_of(hass, "binary_sensor", f"{cabinet_id}_online").state == STATE_ON

@@ -25,7 +25,7 @@ from .api import (
     ChargeNowError,
     ChargeNowRateLimitError,
 )
-from .api.push import PushEvent, RecentPushes, apply_push
+from .api.push import PushEvent, PushKind, RecentPushes, apply_push
 from .cabinet_events import CabinetEvent, build_event_data, event_time, event_type_of
 from .const import DOMAIN, EVENT_CABINET
 from .held_pushes import DropReason, HeldPush, HeldPushes
@@ -42,6 +42,9 @@ STALE_AFTER_POLLS = 3
 
 MAX_LOGGED_UNKNOWN_KINDS = 64
 """Number of unknown push kinds logged, once each. Later new kinds are not logged."""
+
+STATE_KINDS = frozenset(PushKind) - {PushKind.ADMIN_RENTAL_ORDER}
+"""Push kinds that report cabinet state; an administrator's order reports none."""
 
 PUSH_WINDOW_END_MARGIN = timedelta(seconds=1)
 """Wait past the end of the last push's window, so that the window has ended."""
@@ -469,11 +472,14 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         received: datetime,
         *,
         listed_since: bool = False,
+        listings_started: int | None = None,
     ) -> None:
         """Build the push's event and apply it, unless the push is a resend.
 
         With `listed_since`, a fleet listing started after the push arrived,
         so the push is announced but leaves the cabinet's state alone.
+        `listings_started` is the number of listings started when the push
+        arrived, if not now.
         """
         if not self._recent_pushes.remember(push):
             _LOGGER.debug(
@@ -499,7 +505,9 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
             stale=stale,
             data=build_event_data(push, happened, zone),
         )
-        self._apply_and_announce(fleet, push, event)
+        if listings_started is None:
+            listings_started = self._listings_started
+        self._apply_and_announce(fleet, push, event, listings_started)
 
     @callback
     def _hold_push(self, push: PushEvent, received: datetime) -> None:
@@ -605,6 +613,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
                 item.push,
                 item.received,
                 listed_since=item.listings_started < self._listed,
+                listings_started=item.listings_started,
             )
 
     @callback
@@ -617,7 +626,11 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
 
     @callback
     def _apply_and_announce(
-        self, fleet: Fleet, push: PushEvent, event: CabinetEvent
+        self,
+        fleet: Fleet,
+        push: PushEvent,
+        event: CabinetEvent,
+        listings_started: int,
     ) -> None:
         """Fire the event, apply the push unless stale, then call event listeners.
 
@@ -634,10 +647,13 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         self.push_context = context
         try:
             if not event.stale:
+                if push.kind in STATE_KINDS:
+                    # The push reports the cabinet's state as newer than any
+                    # listing started before it, even where nothing changed.
+                    self._pushed_since[push.cabinet_id] = listings_started
                 cabinet = fleet[push.cabinet_id]
                 updated = apply_push(cabinet, push)
                 if updated != cabinet:
-                    self._pushed_since[push.cabinet_id] = self._listings_started
                     fleet[push.cabinet_id] = updated
                     self._notified[push.cabinet_id] = updated
                     self._notify_cabinet(push.cabinet_id)
