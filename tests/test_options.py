@@ -12,6 +12,8 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.bajie_charging.const import (
+    CONF_POLL_INTERVAL,
+    CONF_PUSH_POLL_INTERVAL,
     CONF_TIME_ZONE,
     DOMAIN,
     EVENT_CABINET,
@@ -114,3 +116,41 @@ async def test_repeated_hour_online_time_near_event(
 
     assert bus_events[0].data["timestamp"] == "2026-10-25T02:10:00+01:00"
     assert bus_events[0].data["online_time"] == "2026-10-25T02:09:00+01:00"
+
+
+async def test_repeated_hour_late_push_stays_past(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: Simulator,
+    hass_client_no_auth: ClientFactory,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A late push from the first pass of a repeated hour is not read as future."""
+    # Hourly polls, so that no poll runs between the two pushes.
+    hass.config_entries.async_update_entry(
+        loaded_entry,
+        options={
+            CONF_TIME_ZONE: "Europe/Berlin",
+            CONF_POLL_INTERVAL: 60,
+            CONF_PUSH_POLL_INTERVAL: 60,
+        },
+    )
+    await hass.async_block_till_done()
+    await connect_simulator(simulator, hass_client_no_auth)
+    bus_events = async_capture_events(hass, EVENT_CABINET)
+    cabinet_id = simulator.cabinet_ids[0]
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{cabinet_id}_batteries_to_rent"
+    )
+    assert entity_id is not None
+    freezer.move_to("2026-10-25 01:06:00+00:00")
+    newer = simulator.build_push(cabinet_id, "CABINET_STATUS", rentableCount=2)
+    await send(hass, simulator, with_timestamp(newer, "2026-10-25 02:05:00"))
+
+    # Sent at 00:40 UTC, the first 02:40, and 35 minutes late.
+    freezer.move_to("2026-10-25 01:15:00+00:00")
+    late = simulator.build_push(cabinet_id, "CABINET_STATUS", rentableCount=1)
+    await send(hass, simulator, with_timestamp(late, "2026-10-25 02:40:00"))
+
+    assert bus_events[1].data["timestamp"] == "2026-10-25T02:40:00+02:00"
+    assert hass.states.get(entity_id).state == "2"

@@ -72,7 +72,9 @@ def event_time(
 def _in_zone(local: datetime, zone: tzinfo, near: datetime) -> datetime:
     """Return a zone-less local time in zone, as the occurrence nearest near.
 
-    In the hour a clock turns back, a local time occurs twice.
+    In the hour a clock turns back, a local time occurs twice. An occurrence
+    more than MAX_TIMESTAMP_AHEAD after near is not taken while the other
+    one is not, so a late push of the first pass stays in the past.
     """
     first = local.replace(tzinfo=zone)
     repeated = first.replace(fold=1)
@@ -80,6 +82,8 @@ def _in_zone(local: datetime, zone: tzinfo, near: datetime) -> datetime:
         return first
     # Subtracting times of one zone ignores their fold, so near is in UTC.
     near = near.astimezone(UTC)
+    if repeated - near > MAX_TIMESTAMP_AHEAD >= first - near:
+        return first
     return repeated if abs(repeated - near) < abs(first - near) else first
 
 
