@@ -431,8 +431,8 @@ async def test_taken_over_event_url_restored_with_original(
 
 @pytest.mark.parametrize(
     ("default_url", "event_url"),
-    [(THIRD_URL, ""), (OUR_URL, BILLING_URL)],
-    ids=["default-url", "per-event-url"],
+    [(THIRD_URL, ""), (OUR_URL, BILLING_URL), (OUR_URL, "http://[::1/receiver")],
+    ids=["default-url", "per-event-url", "invalid-event-url"],
 )
 async def test_outdated_fix_keeps_other_receiver(
     hass: HomeAssistant,

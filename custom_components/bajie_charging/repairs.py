@@ -86,7 +86,7 @@ class RegisterPushUrlFlow(ConfirmRepairFlow):
             "Not registering the current webhook URL for %s: the cloud also pushes"
             " to a receiver at %s, which only the taken-over repair may replace",
             self.entry.title,
-            URL(other_url).host,
+            _host_of(other_url),
         )
         async_raise_taken_over_issue(self.hass, self.entry, other_url)
         return self.async_abort(
@@ -96,6 +96,15 @@ class RegisterPushUrlFlow(ConfirmRepairFlow):
                 "other_url": other_url,
             },
         )
+
+
+def _host_of(url: str) -> str:
+    """Return the host of a URL that another system entered, or a placeholder."""
+    try:
+        host = URL(url).host
+    except ValueError:
+        host = None
+    return host or "an address that is not a valid URL"
 
 
 async def async_create_fix_flow(
