@@ -158,11 +158,16 @@ async def test_restart_of_cabinet_without_slots(
     simulator.clear_requests()
 
     await _call(
+        hass,
+        "device_operation",
+        {"cabinet_id": cabinet_id, "operation": "report", "slot": 1},
+    )
+    await _call(
         hass, "device_operation", {"cabinet_id": cabinet_id, "operation": "restart"}
     )
 
     requests = [r for r in simulator.requests if r.path == OPERATION_PATH]
-    assert [r.query["slotNum"] for r in requests] == ["1"]
+    assert [r.query["slotNum"] for r in requests] == ["1", "1"]
 
 
 async def test_lock_without_slot_is_invalid(

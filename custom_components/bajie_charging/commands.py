@@ -28,6 +28,9 @@ from .coordinator import BajieCoordinator
 
 _LOGGER = logging.getLogger(__name__)
 
+SLOT_OPERATIONS = frozenset({Operation.LOCK, Operation.UNLOCK})
+"""Operations on one slot; the others act on the whole cabinet."""
+
 EJECT_REPEAT_GUARD_SECONDS = 5.0
 """A second eject of the same slot this soon after one the cloud accepted, or
 may have accepted, is taken for a double press and rejected."""
@@ -99,9 +102,9 @@ def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
 def check_slot(coordinator: BajieCoordinator, cabinet_id: str, slot: int) -> None:
     """Raise unless slot is a slot of the cabinet in the current fleet data.
 
-    Every command checks its slot here, whether a button, an action or an
-    automation sends it. Slot 0 never passes: the cloud reads it as every
-    slot.
+    Every eject and every slot operation checks its slot here, whether a
+    button, an action or an automation sends it. Slot 0 never passes: the
+    cloud reads it as every slot.
     """
     if isinstance(slot, bool) or not isinstance(slot, int) or slot < 1:
         raise _invalid("invalid_slot", slot=str(slot))
@@ -196,13 +199,18 @@ async def async_operate(
 ) -> None:
     """Send one device operation (restart, lock, report, ...), never retried.
 
-    Without a slot, slot 1 is sent unchecked: the cloud requires a slot for
-    every operation, and cabinet-wide ones ignore it.
+    Lock and unlock need a slot of the cabinet. The cloud requires a slot for
+    the cabinet-wide operations too but ignores it, so theirs is only checked
+    to be a whole number from 1, and slot 1 is sent without one.
     """
-    if slot is None:
-        slot = 1
-    else:
+    if operation in SLOT_OPERATIONS:
+        if slot is None:
+            raise _invalid("slot_required", operation=operation.value)
         check_slot(coordinator, cabinet_id, slot)
+    elif slot is None:
+        slot = 1
+    elif isinstance(slot, bool) or not isinstance(slot, int) or slot < 1:
+        raise _invalid("invalid_slot", slot=str(slot))
 
     placeholders = {"cabinet_id": cabinet_id, "operation": str(operation)}
     _LOGGER.info("Sending %s to cabinet %s (slot %s)", operation, cabinet_id, slot)

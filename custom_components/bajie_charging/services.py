@@ -34,7 +34,6 @@ OFFERED_OPERATIONS = (
     Operation.HEARTBEAT,
     Operation.REPORT,
 )
-SLOT_OPERATIONS = (Operation.LOCK, Operation.UNLOCK)
 MAX_SLOT_DIGITS = 4
 """Longer slot numbers are rejected before int() reads them."""
 
@@ -150,8 +149,6 @@ async def _async_device_operation(call: ServiceCall) -> None:
     slot = call.data.get(ATTR_SLOT)
     if slot is not None:
         slot = _valid_slot(slot)
-    elif operation in SLOT_OPERATIONS:
-        raise _invalid("slot_required", operation=operation.value)
     await async_operate(coordinator, cabinet_id, operation, slot)
 
 
