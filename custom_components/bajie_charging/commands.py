@@ -91,7 +91,11 @@ def _error(key: str, **placeholders: str) -> HomeAssistantError:
     )
 
 
-def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
+def invalid_input(key: str, **placeholders: str) -> ServiceValidationError:
+    """Return the translated error for input the user can correct.
+
+    Home Assistant answers such an error with HTTP 400 and logs no error.
+    """
     return ServiceValidationError(
         translation_domain=DOMAIN,
         translation_key=key,
@@ -99,21 +103,29 @@ def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
     )
 
 
+def slot_number(slot: object) -> int:
+    """Return slot if it is a whole number from 1, or raise; a boolean is not one.
+
+    Slot 0 never passes, because the cloud reads it as every slot.
+    """
+    if isinstance(slot, bool) or not isinstance(slot, int) or slot < 1:
+        raise invalid_input("invalid_slot", slot=str(slot))
+    return slot
+
+
 def check_slot(coordinator: BajieCoordinator, cabinet_id: str, slot: int) -> None:
     """Raise unless slot is a slot of the cabinet in the current fleet data.
 
     Every eject and every slot operation checks its slot here, whether a
-    button, an action or an automation sends it. Slot 0 never passes: the
-    cloud reads it as every slot.
+    button, an action or an automation sends it.
     """
-    if isinstance(slot, bool) or not isinstance(slot, int) or slot < 1:
-        raise _invalid("invalid_slot", slot=str(slot))
+    slot_number(slot)
     cabinet = coordinator.data.get(cabinet_id)
     if cabinet is None:
-        raise _invalid("cabinet_not_found", cabinet_id=cabinet_id)
+        raise invalid_input("cabinet_not_found", cabinet_id=cabinet_id)
     total_slots = cabinet.total_slots
     if total_slots is not None and slot > total_slots:
-        raise _invalid(
+        raise invalid_input(
             "slot_out_of_range",
             slot=str(slot),
             cabinet_id=cabinet_id,
@@ -135,19 +147,14 @@ async def async_eject(
     """
     check_slot(coordinator, cabinet_id, slot)
     if mode is EjectMode.RENT and not order_id:
-        raise _error("order_id_required")
+        raise invalid_input("order_id_required")
     guard = eject_guard(coordinator.hass)
     slot_key = (cabinet_id, slot)
     # Nothing awaits between this check and marking the slot in flight, so
     # no other press can run in between.
     if guard.is_busy(slot_key):
-        # A refusal of the user's request, not a failure: raised as a
-        # validation error so Home Assistant answers 400 and logs no error.
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="eject_in_progress",
-            translation_placeholders={"cabinet_id": cabinet_id, "slot": str(slot)},
-        )
+        # A rejection of the user's request, not a failure.
+        raise invalid_input("eject_in_progress", cabinet_id=cabinet_id, slot=str(slot))
 
     placeholders = {"cabinet_id": cabinet_id, "slot": str(slot)}
     guard.in_flight.add(slot_key)
@@ -205,12 +212,12 @@ async def async_operate(
     """
     if operation in SLOT_OPERATIONS:
         if slot is None:
-            raise _invalid("slot_required", operation=operation.value)
+            raise invalid_input("slot_required", operation=operation.value)
         check_slot(coordinator, cabinet_id, slot)
     elif slot is None:
         slot = 1
-    elif isinstance(slot, bool) or not isinstance(slot, int) or slot < 1:
-        raise _invalid("invalid_slot", slot=str(slot))
+    else:
+        slot = slot_number(slot)
 
     placeholders = {"cabinet_id": cabinet_id, "operation": str(operation)}
     _LOGGER.info("Sending %s to cabinet %s (slot %s)", operation, cabinet_id, slot)

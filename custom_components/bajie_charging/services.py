@@ -6,12 +6,16 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, callback
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 import probatio as vol
 
 from .api import EjectMode, Operation
-from .commands import async_eject, async_operate
+from .commands import (
+    async_eject,
+    async_operate,
+    invalid_input,
+    slot_number,
+)
 from .const import DOMAIN
 from .coordinator import BajieConfigEntry, BajieCoordinator
 
@@ -65,14 +69,6 @@ DEVICE_OPERATION_SCHEMA = vol.Schema(
 REFRESH_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
 
 
-def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders,
-    )
-
-
 def _loaded_entries(hass: HomeAssistant) -> list[BajieConfigEntry]:
     return [
         entry
@@ -93,9 +89,7 @@ def _valid_slot(value: object) -> int:
         text = value.strip()
         if text.isascii() and text.isdigit() and len(text) <= MAX_SLOT_DIGITS:
             value = int(text)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _invalid("invalid_slot", slot=str(value))
-    return value
+    return slot_number(value)
 
 
 def _resolve_cabinet(
@@ -105,7 +99,7 @@ def _resolve_cabinet(
     device_id = data.get(ATTR_DEVICE_ID)
     cabinet_id = data.get(ATTR_CABINET_ID)
     if (device_id is None) == (cabinet_id is None):
-        raise _invalid("target_required")
+        raise invalid_input("target_required")
 
     if device_id is not None:
         device = dr.async_get(hass).async_get(device_id)
@@ -115,7 +109,7 @@ def _resolve_cabinet(
             if domain == DOMAIN
         ]
         if not cabinet_ids:
-            raise _invalid("device_not_found", device_id=device_id)
+            raise invalid_input("device_not_found", device_id=device_id)
         cabinet_id = cabinet_ids[0]
 
     assert cabinet_id is not None
@@ -123,16 +117,15 @@ def _resolve_cabinet(
         coordinator = entry.runtime_data.coordinator
         if cabinet_id in coordinator.data:
             return coordinator, cabinet_id
-    raise _invalid("cabinet_not_found", cabinet_id=cabinet_id)
+    raise invalid_input("cabinet_not_found", cabinet_id=cabinet_id)
 
 
 async def _async_eject(call: ServiceCall) -> None:
     coordinator, cabinet_id = _resolve_cabinet(call.hass, call.data)
     slot = _valid_slot(call.data[ATTR_SLOT])
     mode = EjectMode(call.data[ATTR_MODE])
+    # Blanks are no order id, which the command rejects in rent mode.
     order_id = (call.data.get(ATTR_ORDER_ID) or "").strip() or None
-    if mode is EjectMode.RENT and order_id is None:
-        raise _invalid("order_id_required")
     await async_eject(coordinator, cabinet_id, slot, mode, order_id)
 
 
@@ -140,7 +133,7 @@ async def _async_device_operation(call: ServiceCall) -> None:
     coordinator, cabinet_id = _resolve_cabinet(call.hass, call.data)
     offered = [operation.value for operation in OFFERED_OPERATIONS]
     if call.data[ATTR_OPERATION] not in offered:
-        raise _invalid(
+        raise invalid_input(
             "invalid_operation",
             operation=call.data[ATTR_OPERATION],
             offered=", ".join(offered),
@@ -158,7 +151,7 @@ async def _async_refresh(call: ServiceCall) -> None:
     if entry_id is not None:
         entries = [entry for entry in entries if entry.entry_id == entry_id]
         if not entries:
-            raise _invalid("entry_not_loaded", config_entry_id=entry_id)
+            raise invalid_input("entry_not_loaded", config_entry_id=entry_id)
     for entry in entries:
         await entry.runtime_data.coordinator.async_refresh()
 
