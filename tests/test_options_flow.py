@@ -338,7 +338,7 @@ async def test_saved_filters_stay_selectable(
 async def test_push_on_with_internal_url_only_shows_error(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Simulator
 ) -> None:
-    """An internal URL alone is not registered, and the form says to set one."""
+    """An internal URL alone is not registered, and the form shows no_url_available."""
     hass.config.external_url = None
     hass.config.internal_url = INTERNAL_URL
     result = await hass.config_entries.options.async_init(loaded_entry.entry_id)

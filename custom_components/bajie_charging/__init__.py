@@ -12,7 +12,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
 from .api import ChargeNowClient
-from .const import CONF_BASE_URL, CONF_WEBHOOK_ID, DOMAIN, MANUFACTURER
+from .const import CONF_BASE_URL, DOMAIN, MANUFACTURER
 from .coordinator import BajieConfigEntry, BajieCoordinator, BajieRuntimeData
 from .push_config import async_restore_push_config
 from .push_health import async_delete_push_issues, async_track_push_health
@@ -72,9 +72,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: BajieConfigEntry) -> boo
         )
         .id
     )
-    entry.runtime_data = BajieRuntimeData(
-        client=client, coordinator=coordinator, webhook_id=entry.data[CONF_WEBHOOK_ID]
-    )
+    entry.runtime_data = BajieRuntimeData(client=client, coordinator=coordinator)
     entry.async_on_unload(receiver.async_attach(coordinator))
     async_track_push_health(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

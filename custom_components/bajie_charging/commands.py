@@ -94,7 +94,7 @@ def _error(key: str, **placeholders: str) -> HomeAssistantError:
 def invalid_input(key: str, **placeholders: str) -> ServiceValidationError:
     """Return the translated error for input the user can correct.
 
-    Home Assistant answers such an error with HTTP 400 and logs no error.
+    Home Assistant responds to such an error with HTTP 400 and logs no error.
     """
     return ServiceValidationError(
         translation_domain=DOMAIN,

@@ -68,7 +68,6 @@ class BajieRuntimeData:
 
     client: ChargeNowClient
     coordinator: BajieCoordinator
-    webhook_id: str
 
 
 class BajieCoordinator(DataUpdateCoordinator[Fleet]):
@@ -146,7 +145,7 @@ class BajieCoordinator(DataUpdateCoordinator[Fleet]):
         self._unloaded = False
         entry.async_on_unload(self._async_stop_push_window_checks)
         self._pushed_since: dict[str, int] = {}
-        """Number of the newest listing started when a push last changed a cabinet."""
+        """Listing count when a push last reported each cabinet's state."""
         entry.async_on_unload(self._drop_held_pushes)
 
     @property

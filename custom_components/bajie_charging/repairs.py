@@ -79,7 +79,7 @@ class RegisterPushUrlFlow(ConfirmRepairFlow):
         return self.async_create_entry(data={})
 
     def _async_abort_other_receiver(self, other_url: str) -> RepairsFlowResult:
-        """Abort, and raise the taken-over issue that asks about other_url."""
+        """Abort, and raise the taken-over issue, whose fix may replace other_url."""
         # Another system's URL may carry its own secret, so only its host is
         # logged above debug level.
         _LOGGER.info(
